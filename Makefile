@@ -1,0 +1,38 @@
+# Every target creates .venv on first use: torch (pinned CPU build) and numpy first, then the package.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export NO_MKDOCS_2_WARNING := 1
+
+.PHONY: site serve test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0 numpy
+	$(BIN)/python -m pip install -q -e '.[material,test]'
+	touch $(STAMP)
+
+site: $(STAMP)  ## build and verify the guide into site/
+	$(BIN)/mkdocs build --strict
+
+serve: $(STAMP)  ## live preview for authors
+	$(BIN)/mkdocs serve
+
+test: $(STAMP)  ## lint, type-check and run every test
+	$(BIN)/ruff check plugin tests bench
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check plugin tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP)  ## benchmark; writes bench/results/ and the README's table
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf site .cache

@@ -1,0 +1,177 @@
+"""Claims: the numbers an author writes, parsed and compared at the precision written."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+
+from cnn_cost.errors import CnnCostError
+
+TOTAL_METRICS = ("params", "trainable", "buffers", "memory", "macs", "flops", "output")
+LAYER_METRICS = ("params", "macs", "flops", "output")
+SI = {"": 1, "K": 10**3, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+MEMORY_UNITS = {
+    "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+    "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
+}
+_SEP = ",_\u2009\u202f\u00a0 "
+_NUMBER = r"(?P<num>\d[\d,_\u2009\u202f\u00a0 ]*(?:\.\d+)?|\.\d+)"
+_COUNT_RE = re.compile(rf"^(?P<approx>[~≈])?\s*{_NUMBER}\s*(?P<suffix>[KkMGT]?)$")
+_MEMORY_RE = re.compile(rf"^(?P<approx>[~≈])?\s*{_NUMBER}\s*(?P<unit>[KMGT]i?B|B)$")
+_SHAPE_RE = re.compile(r"^\[\s*\d+(\s*,\s*\d+)*\s*,?\s*\]$|^\d+(\s*[x×]\s*\d+)*$")
+
+
+def format_int(n: int) -> str:
+    """545098 -> '545,098'."""
+    return f"{n:,}"
+
+
+def format_shape(shape: tuple[int, ...]) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def metric_kind(metric: str) -> str:
+    if metric == "output":
+        return "shape"
+    if metric == "memory":
+        return "memory"
+    return "count"
+
+
+def split_path(path: str) -> tuple[str | None, str]:
+    """`params` -> (None, 'params'); `3.1.params` -> ('3.1', 'params'). Raises on bad paths."""
+    if path in TOTAL_METRICS:
+        return None, path
+    layer, dot, metric = path.rpartition(".")
+    if not dot or not layer:
+        raise CnnCostError(
+            f"unknown claim {path!r}; use one of {', '.join(TOTAL_METRICS)} "
+            f"or <layer>.<{'|'.join(LAYER_METRICS)}>"
+        )
+    if metric not in LAYER_METRICS:
+        raise CnnCostError(
+            f"unknown per-layer metric {metric!r} in {path!r}; use one of {', '.join(LAYER_METRICS)}"
+        )
+    return layer, metric
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claimed value for one path, with the interval it accepts."""
+
+    path: str
+    raw: str
+    line: int | None
+    kind: str  # "count", "memory", "shape" or "ratio"
+    low: Fraction = Fraction(0)
+    high: Fraction = Fraction(0)
+    shape: tuple[int, ...] | None = None
+    unit: str = ""
+    scale: int = 1
+    decimals: int = 0
+    exact: bool = True
+
+    def holds(self, computed: int | Fraction | tuple[int, ...]) -> bool:
+        if self.kind == "shape":
+            return tuple(computed) == self.shape  # type: ignore[arg-type]
+        value = Fraction(computed)  # type: ignore[arg-type]
+        return self.low <= value <= self.high
+
+    def rounded(self, computed: int | Fraction) -> str:
+        """The computed value written at this claim's precision and unit."""
+        value = Fraction(computed) / self.scale
+        text = f"{float(value):,.{self.decimals}f}" if self.decimals else f"{round(value):,}"
+        if self.kind == "memory":
+            return f"{text} {self.unit}"
+        return text + self.unit
+
+    def mismatch(self, computed: int | Fraction | tuple[int, ...]) -> str | None:
+        """None when the claim holds, else `path: expected X, computed Y`."""
+        if self.holds(computed):
+            return None
+        if self.kind == "shape":
+            return f"{self.path}: expected {format_shape(self.shape or ())}, computed {format_shape(tuple(computed))}"  # type: ignore[arg-type]
+        if self.kind == "ratio":
+            return f"{self.path}: expected {self.raw}, computed {float(Fraction(computed)):.4g}"  # type: ignore[arg-type]
+        if isinstance(computed, Fraction) and computed.denominator != 1:
+            shown = f"{float(computed):,.4f}"
+        else:
+            shown = format_int(int(computed))  # type: ignore[arg-type]
+        if self.kind == "memory":
+            shown += " B"
+        text = f"{self.path}: expected {self.raw}, computed {shown}"
+        if not self.exact or self.kind == "memory":
+            text += f" (= {self.rounded(computed)})"  # type: ignore[arg-type]
+        return text
+
+
+def _decimal(num: str) -> tuple[Decimal, int, int]:
+    """Parse digits with separators -> (value, decimals, trailing integer zeros)."""
+    cleaned = num
+    for sep in _SEP:
+        cleaned = cleaned.replace(sep, "")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:  # pragma: no cover - the regexes only let digits through
+        raise CnnCostError(f"not a number: {num!r}") from None
+    int_part, _, frac = cleaned.partition(".")
+    trailing = len(int_part) - len(int_part.rstrip("0")) if int_part.strip("0") else 0
+    return value, len(frac), trailing
+
+
+def _interval(value: Decimal, scale: int, decimals: int, trailing: int, approx: bool, exact: bool) -> tuple[Fraction, Fraction]:
+    centre = Fraction(value) * scale
+    if exact:
+        return centre, centre
+    unit = Fraction(1, 10**decimals) if decimals else Fraction(10 ** (trailing if approx else 0))
+    half = unit * scale / 2
+    return centre - half, centre + half
+
+
+def parse_claim(path: str, raw: str, line: int | None = None, kind: str | None = None) -> Claim:
+    """Parse one `path: value` claim; `kind` is derived from the path unless given."""
+    raw = str(raw).strip()
+    try:
+        if kind is None:
+            _, metric = split_path(path)
+            kind = metric_kind(metric)
+    except CnnCostError as exc:
+        raise CnnCostError(exc.message, line) from None
+    if len(raw) > 100:
+        raise CnnCostError(f"{path}: claimed value too long", line)
+    if kind == "shape":
+        if not _SHAPE_RE.match(raw):
+            raise CnnCostError(f"{path}: expected a shape such as [1, 10] or 1x10, not {raw!r}", line)
+        dims = tuple(int(p) for p in re.findall(r"\d+", raw))
+        if len(dims) > 8:
+            raise CnnCostError(f"{path}: a shape has at most 8 dimensions", line)
+        return Claim(path, raw, line, "shape", shape=dims)
+    if kind == "memory":
+        m = _MEMORY_RE.match(raw)
+        if not m:
+            raise CnnCostError(
+                f"{path}: expected a size with a unit such as 233.71 MiB, 2.18 MB or 2,180,392 B, not {raw!r}", line
+            )
+        value, decimals, trailing = _decimal(m["num"])
+        unit = m["unit"]
+        approx = bool(m["approx"])
+        exact = unit == "B" and not decimals and not approx
+        low, high = _interval(value, MEMORY_UNITS[unit], decimals, trailing, approx, exact)
+        return Claim(path, raw, line, "memory", low, high, unit=unit, scale=MEMORY_UNITS[unit],
+                     decimals=decimals, exact=exact)
+    m = _COUNT_RE.match(raw)
+    if not m:
+        raise CnnCostError(
+            f"{path}: expected a number such as 545,098, 61.26M or ~1.7G, not {raw[:40]!r}", line
+        )
+    value, decimals, trailing = _decimal(m["num"])
+    suffix = m["suffix"]
+    approx = bool(m["approx"])
+    exact = not suffix and not approx and kind != "ratio"
+    if len(str(value)) > 30:
+        raise CnnCostError(f"{path}: number too long", line)
+    low, high = _interval(value, SI[suffix], decimals, trailing, approx, exact)
+    return Claim(path, raw, line, "ratio" if kind == "ratio" else "count", low, high,
+                 unit=suffix.upper(), scale=SI[suffix], decimals=decimals, exact=exact)

@@ -1,0 +1,21 @@
+"""The plugin's options, declared with `mkdocs.config`."""
+
+from __future__ import annotations
+
+from mkdocs.config import base
+from mkdocs.config import config_options as c
+
+
+class CnnCostConfig(base.Config):
+    enabled = c.Type(bool, default=True)
+    """Turn the plugin off (blocks then render as plain code)."""
+    flops = c.Choice(("2mac", "mac", "detailed"), default="2mac")
+    """Default FLOPs convention of every block (a block's `flops:` wins)."""
+    on_error = c.Choice(("fail", "warn"), default="fail")
+    """`fail`: a wrong number fails `mkdocs build`; `warn`: it is logged as a warning."""
+    imports = c.ListOfItems(c.Type(str), default=[])
+    """Modules (found beside mkdocs.yml or installed) that blocks may import models from."""
+    cache_dir = c.Type(str, default=".cache/cnn-cost")
+    """Disk cache, relative to mkdocs.yml; an empty string keeps the cache in memory only."""
+    css = c.Type(bool, default=True)
+    """Add the plugin's stylesheet to the site."""

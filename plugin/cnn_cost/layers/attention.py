@@ -1,0 +1,49 @@
+"""MultiheadAttention, used as self-attention: the block's input is query, key and value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cnn_cost.layers.registry import Cost, Shape, equation, register
+
+
+@register("MultiheadAttention", input_rank=3, atomic=True, wrap="self-attention")
+def multihead_attention(m: Any, x: Shape, y: Shape) -> Cost:
+    e = m.embed_dim
+    heads = m.num_heads
+    kdim, vdim = m.kdim, m.vdim
+    bias = m.in_proj_bias is not None
+    if len(x) == 2:
+        length, batch = x[0], 1
+    elif m.batch_first:
+        batch, length = x[0], x[1]
+    else:
+        length, batch = x[0], x[1]
+    out_bias = m.out_proj.bias is not None
+    proj_weights = e * e + e * kdim + e * vdim
+    params = proj_weights + (3 * e if bias else 0) + e * e + (e if out_bias else 0)
+    params += 2 * e if m.bias_k is not None else 0
+    tokens = batch * length
+    macs_proj = tokens * (proj_weights + e * e)
+    macs_attn = 2 * batch * length * length * e
+    macs = macs_proj + macs_attn
+    extra = tokens * ((3 * e if bias else 0) + (e if out_bias else 0) + e) + 3 * batch * heads * length * length
+    w_text = f"3·{e}·{e}" if kdim == vdim == e else f"{e}·({e} + {kdim} + {vdim})"
+    p_text = f"{w_text}" + (f" + 3·{e}" if bias else "") + f" + {e}·{e}" + (f" + {e}" if out_bias else "")
+    if m.bias_k is not None:
+        p_text += f" + 2·{e}"
+    lead = f"{batch}·{length}" if batch != 1 else f"{length}"
+    return Cost(
+        params=params,
+        macs=macs,
+        extra=extra,
+        params_formula=equation(p_text, params) + " (in_proj, out_proj)",
+        macs_formula=equation(f"{lead}·4·{e}·{e} + 2·{lead}·{length}·{e}", macs)
+        if kdim == vdim == e else equation(f"{macs_proj} + 2·{lead}·{length}·{e}", macs),
+        extra_formula=f"{n_extra(extra)} (biases, scaling, softmax 3 per score)",
+        shape=(*x[:-1], e),
+    )
+
+
+def n_extra(value: int) -> str:
+    return f"{value:,}"

@@ -1,0 +1,78 @@
+"""Recurrent layers: RNN, LSTM, GRU (num_layers, bidirectional, bias, batch_first, proj_size).
+
+Per layer and direction, a step multiplies the input by W_ih (G·h × in) and the previous
+state by W_hh (G·h × r), where G is the number of gates (RNN 1, GRU 3, LSTM 4), h the hidden
+size and r = proj_size or h. PyTorch keeps two bias vectors, b_ih and b_hh, each G·h long.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cnn_cost.layers.registry import Cost, Shape, equation, register
+
+GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
+# FLOPs per hidden unit and step outside the products (detailed): activations and state updates.
+ELEMENTWISE = {"RNN": 1, "GRU": 8, "LSTM": 9}
+KEYWORDS = {
+    "RNN": ("input_size", "hidden_size", "num_layers", "nonlinearity", "bias", "batch_first", "dropout",
+            "bidirectional"),
+    "GRU": ("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional"),
+    "LSTM": ("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional",
+             "proj_size"),
+}
+
+
+def _recurrent(kind: str) -> Any:
+    gates = GATES[kind]
+
+    def cost(m: Any, x: Shape, y: Shape) -> Cost:
+        h = m.hidden_size
+        proj = getattr(m, "proj_size", 0) or 0
+        r = proj or h
+        dirs = 2 if m.bidirectional else 1
+        bias = bool(m.bias)
+        if len(x) == 2:
+            steps, batch = x[0], 1
+        elif m.batch_first:
+            batch, steps = x[0], x[1]
+        else:
+            steps, batch = x[0], x[1]
+        params = macs_per_step = 0
+        p_terms, m_terms = [], []
+        for layer in range(m.num_layers):
+            fin = m.input_size if layer == 0 else r * dirs
+            layer_params = gates * h * (fin + r) + (2 * gates * h if bias else 0) + proj * h
+            params += dirs * layer_params
+            step = gates * h * (fin + r) + proj * h
+            macs_per_step += dirs * step
+            g = f"{gates}·" if gates > 1 else ""
+            inner = f"{h}·({fin} + {r})" + (f" + 2·{h}" if bias else "")
+            term = f"{g}({inner})" if bias else f"{g}{inner}"
+            if proj:
+                term += f" + {proj}·{h}"
+            p_terms.append(f"{dirs}·({term})" if dirs > 1 else term)
+            m_term = f"{g}{h}·({fin} + {r})" + (f" + {proj}·{h}" if proj else "")
+            m_terms.append(f"{dirs}·({m_term})" if dirs > 1 else m_term)
+        macs = steps * batch * macs_per_step
+        units = steps * batch * dirs * m.num_layers * h
+        extra = units * (ELEMENTWISE[kind] + (2 * gates if bias else 0))
+        lead = f"{steps}·{batch}" if batch != 1 else f"{steps}"
+        p_sum = " + ".join(p_terms)
+        m_sum = " + ".join(m_terms)
+        per_unit = ELEMENTWISE[kind] + (2 * gates if bias else 0)
+        return Cost(
+            params=params,
+            macs=macs,
+            extra=extra,
+            params_formula=equation(p_sum, params),
+            macs_formula=equation(f"{lead}·({m_sum})" if len(m_terms) > 1 or dirs > 1 else f"{lead}·{m_sum}", macs),
+            extra_formula=f"{equation(f'{units}·{per_unit}', extra)} (biases, gates, state update per unit and step)",
+            shape=(*x[:-1], dirs * r),
+        )
+
+    return cost
+
+
+for _kind in GATES:
+    register(_kind, input_rank=3, keywords=KEYWORDS[_kind], wrap="first-output")(_recurrent(_kind))

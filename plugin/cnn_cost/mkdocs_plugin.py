@@ -1,0 +1,122 @@
+"""The MkDocs plugin: wires the fences into Markdown, collects problems, fails the build at the end."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin
+from mkdocs.structure.files import File, Files
+
+from cnn_cost.cache import Cache
+from cnn_cost.config import CnnCostConfig
+from cnn_cost.markdown import (
+    FENCE_NAME,
+    INLINE_NAME,
+    CnnCostExtension,
+    Session,
+    fence_format,
+    fence_validator,
+    inline_format,
+)
+
+log = logging.getLogger("mkdocs.plugins.cnn_cost")
+CSS = "assets/cnn-cost/cnn-cost.css"
+ASSETS = Path(__file__).parent / "assets"
+
+
+class CnnCostPlugin(BasePlugin[CnnCostConfig]):
+    """`plugins: [cnn-cost]`: verified cost tables for `cnn-cost` blocks."""
+
+    def __init__(self) -> None:
+        self.command: str = "build"
+        self.session: Session | None = None
+        self.started = 0.0
+
+    def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
+        self.command = command
+
+    def on_config(self, config: Any) -> Any:
+        if not self.config.enabled:
+            return config
+        root = Path(config.config_file_path or ".").resolve().parent
+        cache_dir = self.config.cache_dir
+        cache = Cache(root / cache_dir if cache_dir else None)
+        if self.session is not None:  # serve rebuild: keep the in-memory cache
+            cache.memory = self.session.cache.memory
+        docs = Path(config.docs_dir)
+        try:
+            display = os.path.relpath(docs, Path.cwd())
+        except ValueError:
+            display = str(docs)
+        self.session = Session(
+            convention=self.config.flops,
+            imports=tuple(self.config.imports),
+            on_error="show" if self.command == "serve" else ("fail" if self.config.on_error == "fail" else "warn"),
+            cache=cache,
+            site_path=str(root),
+            docs_dir=str(docs),
+            display_root=None if display.startswith("..") else display,
+        )
+        extensions = config.markdown_extensions
+        for name in ("pymdownx.superfences", "pymdownx.inlinehilite"):
+            if name not in extensions:
+                extensions.append(name)
+        mdx = config.mdx_configs
+        fences = mdx.setdefault("pymdownx.superfences", {}).setdefault("custom_fences", [])
+        fences[:] = [f for f in fences if f.get("name") != FENCE_NAME]
+        fences.append({"name": FENCE_NAME, "class": FENCE_NAME, "format": fence_format, "validator": fence_validator})
+        inline = mdx.setdefault("pymdownx.inlinehilite", {}).setdefault("custom_inline", [])
+        inline[:] = [i for i in inline if i.get("name") != INLINE_NAME]
+        inline.append({"name": INLINE_NAME, "class": FENCE_NAME, "format": inline_format})
+        extensions[:] = [e for e in extensions if e not in ("cnn_cost", "cnn_cost.markdown")
+                         and not isinstance(e, CnnCostExtension)]
+        extensions.append(CnnCostExtension(self.session))
+        if self.config.css:
+            config.extra_css.append(CSS)
+        return config
+
+    def on_pre_build(self, *, config: Any) -> None:
+        if self.session is not None:
+            self.session.problems.clear()
+            self.session._other_pages.clear()
+            self.session.blocks_seen = self.session.evaluated = 0
+            self.session.eval_seconds = 0.0
+        self.started = time.perf_counter()
+
+    def on_files(self, files: Files, *, config: Any) -> Files:
+        if self.config.enabled and self.config.css:
+            files.append(File.generated(config, CSS, abs_src_path=str(ASSETS / "cnn-cost.css")))
+        return files
+
+    def on_page_markdown(self, markdown: str, *, page: Any, config: Any, files: Any) -> str:
+        if self.session is not None:
+            self.session.current_path = page.file.src_uri
+            raw = page.file.content_string if hasattr(page.file, "content_string") else ""
+            offset = 0
+            if raw and raw.endswith(markdown) and len(raw) > len(markdown):
+                offset = raw[: len(raw) - len(markdown)].count("\n")
+            self.session.current_offset = offset
+        return markdown
+
+    def on_env(self, env: Any, *, config: Any, files: Any) -> Any:
+        session = self.session
+        if session is None:
+            return env
+        elapsed = time.perf_counter() - self.started
+        log.info(
+            "cnn-cost: %d blocks, %d evaluated (%.2f s), %d from cache; pages rendered in %.2f s",
+            session.blocks_seen, session.evaluated, session.eval_seconds,
+            session.cache.hits, elapsed,
+        )
+        if session.problems and session.on_error == "fail":
+            count = len(session.problems)
+            raise PluginError(
+                f"cnn-cost: {count} problem{'s' if count != 1 else ''} in cnn-cost blocks (listed above); "
+                "the build fails"
+            )
+        return env

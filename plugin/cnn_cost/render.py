@@ -1,0 +1,181 @@
+"""Results -> HTML: the highlighted block, the per-layer table, the verified claims, problems."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import YamlLexer
+
+from cnn_cost.block import DEFAULT_COLUMNS, DTYPES
+from cnn_cost.claims import Claim, format_int, format_shape
+from cnn_cost.evaluate import Result, Row
+
+HEADERS = {
+    "layer": "Layer", "type": "Type", "output": "Output shape", "params": "Params", "macs": "MACs",
+    "flops": "FLOPs", "formula": "Formula", "params_share": "Share of params", "flops_share": "Share of FLOPs",
+}
+NUMERIC = {"params", "macs", "flops", "params_share", "flops_share"}
+CONVENTION_TEXT = {
+    "2mac": "FLOPs = 2 × MACs",
+    "mac": "FLOPs = MACs",
+    "detailed": "FLOPs = 2 × MACs + bias, normalisation, pooling and activation operations",
+}
+_FORMATTER = HtmlFormatter(cssclass="highlight", wrapcode=True)
+_LEXER = YamlLexer()
+
+
+def code(source: str) -> str:
+    """The block's own text, highlighted as YAML, in Material's code-block markup."""
+    return highlight(source, _LEXER, _FORMATTER)
+
+
+def number(value: int | None) -> str:
+    return "–" if value is None else format_int(value)
+
+
+def human_bytes(n: int) -> str:
+    for unit, size in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
+        if n >= size:
+            return f"{n / size:.2f} {unit}"
+    return f"{n} B"
+
+
+def share_bar(part: int | None, total: int | None) -> str:
+    """A static SVG bar with the percentage: a chart that needs no JavaScript."""
+    if part is None or not total:
+        return "–"
+    fraction = part / total
+    width = round(100 * fraction, 1)
+    label = f"{100 * fraction:.1f}%"
+    return (
+        f'<svg class="cnn-cost-bar" viewBox="0 0 100 10" width="100" height="10" role="img" '
+        f'aria-label="{label}"><rect class="cnn-cost-bar-bg" width="100" height="10"/>'
+        f'<rect class="cnn-cost-bar-fg" width="{width}" height="10"/></svg> {label}'
+    )
+
+
+def _cell(column: str, row: Row, result: Result) -> str:
+    if column == "layer":
+        return f"<code>{escape(row.name)}</code>"
+    if column == "type":
+        mark = {"measured": " †", "shared": " ‡"}.get(row.note, "")
+        return escape(row.type) + mark
+    if column == "output":
+        return "–" if row.output is None else escape(format_shape(row.output))
+    if column in ("params", "macs", "flops"):
+        return number(getattr(row, column))
+    if column == "params_share":
+        return share_bar(row.params, result.params)
+    if column == "flops_share":
+        return share_bar(row.flops, result.flops)
+    if column == "formula":
+        return "<br>".join(f'<span class="cnn-cost-formula">{escape(line)}</span>' for line in row.formula)
+    return ""  # pragma: no cover
+
+
+def _total(column: str, result: Result) -> str:
+    if column == "layer":
+        return "<strong>Total</strong>"
+    if column == "output":
+        return "–" if result.output is None else escape(format_shape(result.output))
+    if column in ("params", "macs", "flops"):
+        return f"<strong>{number(getattr(result, column))}</strong>"
+    if column in ("params_share", "flops_share"):
+        return "100%" if (result.params if column == "params_share" else result.flops) else "–"
+    return ""
+
+
+def table(result: Result, columns: Sequence[str] = DEFAULT_COLUMNS) -> str:
+    """The per-layer table with a totals row."""
+
+    def attrs(column: str) -> str:
+        return ' class="cnn-cost-num" style="text-align: right"' if column in NUMERIC else ""
+
+    head = "".join(f"<th{attrs(c)}>{HEADERS[c]}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td{attrs(c)}>{_cell(c, row, result)}</td>" for c in columns) + "</tr>"
+        for row in result.rows
+    )
+    foot = "<tr class=\"cnn-cost-total\">" + "".join(
+        f"<td{attrs(c)}>{_total(c, result)}</td>" for c in columns
+    ) + "</tr>"
+    notes = []
+    if any(r.note == "measured" for r in result.rows):
+        notes.append("† not in the registry: parameters by <code>numel()</code>, FLOPs measured by "
+                     "<code>torch.utils.flop_counter</code>")
+    if any(r.note == "shared" for r in result.rows):
+        notes.append("‡ the same module called again: its parameters are counted once")
+    note_html = "".join(f'<p class="cnn-cost-note">{n}</p>' for n in notes)
+    return (
+        f'<div class="cnn-cost-scroll"><table>'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}{foot}</tbody></table></div>{note_html}"
+    )
+
+
+def summary(result: Result) -> str:
+    """One line of totals: parameters, buffers, memory, MACs, FLOPs."""
+    parts = [f"Parameters <strong>{format_int(result.params)}</strong>"]
+    if result.trainable != result.params:
+        parts.append(f"trainable {format_int(result.trainable)}")
+    parts.append(f"buffers {format_int(result.buffers)}")
+    parts.append(
+        f"memory {format_int(result.memory)} B ({human_bytes(result.memory)}) at {result.dtype}, "
+        f"{DTYPES[result.dtype]} B per parameter"
+    )
+    if result.macs is not None:
+        parts.append(f"MACs {format_int(result.macs)}")
+        parts.append(f"FLOPs {format_int(result.flops or 0)} ({CONVENTION_TEXT[result.convention]})")
+    else:
+        parts.append("no <code>input</code>: MACs and FLOPs not computed")
+    return '<p class="cnn-cost-summary">' + " · ".join(parts) + "</p>"
+
+
+def verified(claims: Sequence[Claim]) -> str:
+    if not claims:
+        return ""
+    items = " · ".join(f"<code>{escape(c.path)}</code> = {escape(c.raw)}" for c in claims)
+    return f'<p class="cnn-cost-verified">✓ Verified at build time: {items}</p>'
+
+
+def admonition(kind: str, title: str, lines: Sequence[str]) -> str:
+    body = "".join(f"<p>{escape(line)}</p>" for line in lines)
+    return f'<div class="admonition {kind}"><p class="admonition-title">{escape(title)}</p>{body}</div>'
+
+
+def block_html(
+    source: str,
+    *,
+    block_id: str | None,
+    title: str | None,
+    result: Result | None,
+    columns: Sequence[str] = DEFAULT_COLUMNS,
+    claims: Sequence[Claim] = (),
+    problems: Sequence[str] = (),
+    demonstrations: Sequence[str] = (),
+) -> str:
+    """The whole block: title, code, problems, table, summary, verified claims."""
+    anchor = f' id="cnn-cost-{escape(block_id)}"' if block_id else ""
+    parts = [f'<div class="cnn-cost"{anchor}>']
+    if title:
+        parts.append(f'<p class="cnn-cost-title">{escape(title)}</p>')
+    parts.append(code(source))
+    if problems:
+        parts.append(admonition("failure", "cnn-cost: this block has a problem", problems))
+    if demonstrations:
+        parts.append(admonition(
+            "warning", "A wrong number, on purpose: the claim below does not hold", demonstrations
+        ))
+    if result is not None:
+        parts.append(table(result, columns))
+        parts.append(summary(result))
+        parts.append(verified(claims))
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def inline_html(text: str, tooltip: str, ok: bool = True) -> str:
+    cls = "cnn-cost-ref" if ok else "cnn-cost-ref cnn-cost-inline-error"
+    return f'<span class="{cls}" title="{escape(tooltip)}">{escape(text)}</span>'
