@@ -351,7 +351,7 @@ def evaluate(block: Block, *, imports: tuple[str, ...] = (), convention: str = "
     outputs: dict[str, Shape] = {}
     module_names = {id(m): n for n, m in model.named_modules()}
     leaf_ids = {id(m) for _, m in leaves}
-    current: list[Any] = []
+    current: list[tuple[Any, Shape]] = []
 
     def first_tensor(value: Any) -> Any:
         if isinstance(value, torch.Tensor):
@@ -361,7 +361,8 @@ def evaluate(block: Block, *, imports: tuple[str, ...] = (), convention: str = "
         return None
 
     def pre_hook(module: Any, args: tuple[Any, ...]) -> None:
-        current.append(module)
+        tensor = first_tensor(args)
+        current.append((module, tuple(tensor.shape) if tensor is not None else shape))
 
     def post_hook(module: Any, args: tuple[Any, ...], out: Any) -> None:
         if current:
@@ -383,13 +384,13 @@ def evaluate(block: Block, *, imports: tuple[str, ...] = (), convention: str = "
         with torch.no_grad():
             out = model(x)
     except Exception as exc:  # torch reports shape mismatches as RuntimeError, ValueError, ...
-        culprit = current[-1] if current else None
+        culprit, culprit_input = current[-1] if current else (None, shape)
         call = calls.get(id(culprit)) if culprit is not None else None
         where = (call.line, call.column) if call else (block.line, None)
         label = f"layer {module_names.get(id(culprit)) or root_name} ({type_of(culprit)})" if culprit is not None \
             else "the model"
         raise CnnCostError(
-            f"{label} cannot take input of shape {format_shape(shape)} at this point: {_first_line(exc)}", *where
+            f"{label} cannot take an input of shape {format_shape(culprit_input)}: {_first_line(exc)}", *where
         ) from None
     finally:
         for handle in handles:

@@ -368,8 +368,9 @@ def inline_value(page: PageState, expr: str) -> tuple[str, str]:
     """Evaluate an inline expression; returns (text shown, tooltip). Raises CnnCostError."""
     expr, eq, claimed = expr.partition("=")
     expr, claimed = expr.strip(), claimed.strip()
-    if "/" in expr:
-        left, _, right = expr.partition("/")
+    ratio = re.split(r"\s+/\s+", expr, maxsplit=1)
+    if len(ratio) == 2:
+        left, right = ratio
         ra, pa = _lookup(page, left.strip())
         rb, pb = _lookup(page, right.strip())
         a, b = ra.value(pa), rb.value(pb)
