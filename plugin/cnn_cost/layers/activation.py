@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnn_cost.layers.registry import Cost, Shape, dot, elementwise, equation, prod, register, zero
+from cnn_cost.layers.registry import Cost, Shape, dot, elementwise, equation, n, prod, register, zero
 
 for _name in ("ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Hardswish", "Hardsigmoid"):
     register(_name)(elementwise(1, "one per element"))
@@ -19,7 +19,7 @@ def prelu(m: Any, x: Shape, y: Shape) -> Cost:
     base = elementwise(1, "one per element")(m, x, y)
     params = m.num_parameters
     return Cost(params=params, extra=base.extra, extra_formula=base.extra_formula,
-                params_formula=f"{params} (one slope{' per channel' if params > 1 else ''})")
+                params_formula=f"{n(params)} (one slope{' per channel' if params > 1 else ''})")
 
 
 @register("Flatten")

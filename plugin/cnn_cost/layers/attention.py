@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnn_cost.layers.registry import Cost, Shape, equation, register
+from cnn_cost.layers.registry import Cost, Shape, equation, n, register
 
 
 @register("MultiheadAttention", input_rank=3, atomic=True, wrap="self-attention")
@@ -23,11 +23,13 @@ def multihead_attention(m: Any, x: Shape, y: Shape) -> Cost:
     proj_weights = e * e + e * kdim + e * vdim
     params = proj_weights + (3 * e if bias else 0) + e * e + (e if out_bias else 0)
     params += 2 * e if m.bias_k is not None else 0
+    # add_bias_kv appends one key/value position, add_zero_attn one more: the scores are L x S
+    keys = length + (1 if m.bias_k is not None else 0) + (1 if m.add_zero_attn else 0)
     tokens = batch * length
     macs_proj = tokens * (proj_weights + e * e)
-    macs_attn = 2 * batch * length * length * e
+    macs_attn = 2 * batch * length * keys * e
     macs = macs_proj + macs_attn
-    extra = tokens * ((3 * e if bias else 0) + (e if out_bias else 0) + e) + 3 * batch * heads * length * length
+    extra = tokens * ((3 * e if bias else 0) + (e if out_bias else 0) + e) + 3 * batch * heads * length * keys
     w_text = f"3·{e}·{e}" if kdim == vdim == e else f"{e}·({e} + {kdim} + {vdim})"
     p_text = f"{w_text}" + (f" + 3·{e}" if bias else "") + f" + {e}·{e}" + (f" + {e}" if out_bias else "")
     if m.bias_k is not None:
@@ -38,12 +40,8 @@ def multihead_attention(m: Any, x: Shape, y: Shape) -> Cost:
         macs=macs,
         extra=extra,
         params_formula=equation(p_text, params) + " (in_proj, out_proj)",
-        macs_formula=equation(f"{lead}·4·{e}·{e} + 2·{lead}·{length}·{e}", macs)
-        if kdim == vdim == e else equation(f"{macs_proj} + 2·{lead}·{length}·{e}", macs),
-        extra_formula=f"{n_extra(extra)} (biases, scaling, softmax 3 per score)",
+        macs_formula=equation(f"{lead}·4·{e}·{e} + 2·{lead}·{keys}·{e}", macs)
+        if kdim == vdim == e else equation(f"{n(macs_proj)} + 2·{lead}·{keys}·{e}", macs),
+        extra_formula=f"{n(extra)} (biases, scaling, softmax 3 per score)",
         shape=(*x[:-1], e),
     )
-
-
-def n_extra(value: int) -> str:
-    return f"{value:,}"

@@ -66,7 +66,7 @@ def _recurrent(kind: str) -> Any:
             macs=macs,
             extra=extra,
             params_formula=equation(p_sum, params),
-            macs_formula=equation(f"{lead}·({m_sum})" if len(m_terms) > 1 or dirs > 1 else f"{lead}·{m_sum}", macs),
+            macs_formula=equation(f"{lead}·({m_sum})" if " + " in m_sum or dirs > 1 else f"{lead}·{m_sum}", macs),
             extra_formula=f"{equation(f'{units}·{per_unit}', extra)} (biases, gates, state update per unit and step)",
             shape=(*x[:-1], dirs * r),
         )
