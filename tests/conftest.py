@@ -53,8 +53,26 @@ def mkdocs(root: Path, *args: str, timeout: float = 300) -> Built:
 
 
 @pytest.fixture
-def site(tmp_path: Path):  # noqa: ANN201 - a small factory
+def site(tmp_path: Path):
     def make(pages: dict[str, str], **kwargs: str) -> Path:
         return write_site(tmp_path, pages, **kwargs)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def guide(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The repository's own guide, built once per test session with --strict and a fresh cache."""
+    out = tmp_path_factory.mktemp("guide")
+    config = out / "mkdocs.yml"
+    config.write_text(
+        f"INHERIT: {ROOT / 'mkdocs.yml'}\ndocs_dir: {ROOT / 'docs'}\n"
+        f"plugins:\n  - search\n  - cnn-cost:\n      imports: [docs_models]\n      cache_dir: {out / 'cache'}\n",
+        encoding="utf-8",
+    )
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", PYTHONPATH=str(ROOT))
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(out / "site")],
+        cwd=ROOT, capture_output=True, text=True, timeout=900, env=env, check=False,
+    )
+    return Built(proc.returncode, proc.stdout + proc.stderr, out / "site")

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
 
 import markdown
 import pytest
 from bs4 import BeautifulSoup
-from conftest import ROOT, mkdocs, write_site
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
 
 from cnn_cost.config import CnnCostConfig
 from cnn_cost.errors import CnnCostError
 from cnn_cost.markdown import CnnCostExtension, fence_format, fence_validator, inline_format
+from conftest import mkdocs, write_site
 
 CIFAR = """
 # CIFAR
@@ -175,25 +174,11 @@ def test_unknown_reference_is_an_error_with_line(site):
     assert "docs/index.md:3: `#!cnn nope.params`: no block with id 'nope' on this page" in built.out
 
 
-def test_repository_guide_builds_strict(tmp_path):
-    built = mkdocs_repo(tmp_path)
-    assert built.code == 0, built.out[-3000:]
-    assert "ERROR" not in built.out and "WARNING" not in built.out, built.out[-3000:]
-
-
-def mkdocs_repo(tmp_path: Path):
-    import os
-    import subprocess
-    import sys
-
-    from conftest import Built
-
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
-    proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"), "-d",
-         str(tmp_path / "site")], cwd=ROOT, capture_output=True, text=True, timeout=600, env=env, check=False,
-    )
-    return Built(proc.returncode, proc.stdout + proc.stderr, tmp_path / "site")
+def test_repository_guide_builds_strict(guide):
+    assert guide.code == 0, guide.out[-3000:]
+    assert "ERROR" not in guide.out and "WARNING" not in guide.out, guide.out[-3000:]
+    html = guide.html("guide/networks/index.html")
+    assert "46,764,746" in html and "138,357,544" in html
 
 
 def test_config_defaults():

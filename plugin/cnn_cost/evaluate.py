@@ -194,7 +194,7 @@ class _Builder:
         spec = REGISTRY[call.name]
         cls = getattr(self.nn, call.name)
         if spec.cost is None:
-            module = cls(*[self.build(c) for c in call.args])  # type: ignore[union-attr]
+            module = cls(*[self.build(c) for c in call.args if isinstance(c, Call)])
         else:
             if spec.wrap and wrap:
                 cls = _wrapped_class(cls, spec.wrap)
@@ -326,15 +326,15 @@ def evaluate(block: Block, *, imports: tuple[str, ...] = (), convention: str = "
         rows = []
         for name, module in leaves:
             spec = spec_of(module)
-            formula: tuple[str, ...] = ()
+            formula: list[str] = []
             if spec is not None:
                 probe = _probe_input(module, spec)
                 try:
                     cost = spec.cost(module, probe, probe) if probe else Cost()  # type: ignore[misc]
-                    formula = (f"params: {cost.params_formula}",) if cost.params_formula else ()
-                except Exception:  # a probe that does not fit only loses the formula text
-                    formula = ()
-            rows.append(Row(name or root_name, type_of(module), None, own_params(module), None, None, formula))
+                    formula = [f"params: {cost.params_formula}"] if cost.params_formula else []
+                except Exception:
+                    formula = []
+            rows.append(Row(name or root_name, type_of(module), None, own_params(module), None, None, tuple(formula)))
         return Result(tuple(rows), params, trainable, buffers, memory, None, None, None, convention, block.dtype)
 
     # input shape: prepend the batch dimension where the first layer wants one more
@@ -385,8 +385,8 @@ def evaluate(block: Block, *, imports: tuple[str, ...] = (), convention: str = "
             out = model(x)
     except Exception as exc:  # torch reports shape mismatches as RuntimeError, ValueError, ...
         culprit, culprit_input = current[-1] if current else (None, shape)
-        call = calls.get(id(culprit)) if culprit is not None else None
-        where = (call.line, call.column) if call else (block.line, None)
+        culprit_call = calls.get(id(culprit)) if culprit is not None else None
+        where = (culprit_call.line, culprit_call.column) if culprit_call else (block.line, None)
         label = f"layer {module_names.get(id(culprit)) or root_name} ({type_of(culprit)})" if culprit is not None \
             else "the model"
         raise CnnCostError(

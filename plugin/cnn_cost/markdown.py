@@ -203,7 +203,7 @@ class LinePreprocessor(Preprocessor):
                     and not line.strip().lstrip(">").strip().strip(fence[0]):
                 fence = None
             elif fence is None and "#!cnn" in line:
-                line = _INLINE.sub(lambda mm: f"{mm.group(0)}@{number} ", line)
+                line = _INLINE.sub(lambda mm: f"{mm.group(0)}@{number} ", line)  # noqa: B023 - used at once
             out.append(line)
         return out
 
@@ -242,7 +242,7 @@ class CnnCostExtension(Extension):
             )
         self.session = session
 
-    def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 - Python-Markdown's name
+    def extendMarkdown(self, md: Markdown) -> None:
         md.cnn_cost_session = self.session  # type: ignore[attr-defined]
         md.cnn_cost_page = PageState(self.session, self.session.current_path, self.session.current_offset)  # type: ignore[attr-defined]
         md.registerExtension(self)
@@ -254,7 +254,7 @@ class CnnCostExtension(Extension):
             md.cnn_cost_page = PageState(self.session, self.session.current_path, self.session.current_offset)
 
 
-def makeExtension(**kwargs: Any) -> CnnCostExtension:  # noqa: N802 - Python-Markdown's name
+def makeExtension(**kwargs: Any) -> CnnCostExtension:
     return CnnCostExtension(**kwargs)
 
 
@@ -377,7 +377,7 @@ def inline_value(page: PageState, expr: str) -> tuple[str, str]:
         if not isinstance(a, int) or not isinstance(b, int) or b == 0:
             raise CnnCostError(f"`{expr}`: a ratio needs two non-zero counts")
         value: Fraction | int | tuple[int, ...] = Fraction(a, b)
-        shown = f"{float(value):.2f}×"
+        shown = f"{float(Fraction(a, b)):.2f}×"
         tooltip = f"{format_int(a)} / {format_int(b)}, computed at build time"
         claim: Claim | None = parse_claim(expr, claimed, kind="ratio") if eq else None
         if claim is not None:

@@ -92,7 +92,9 @@ def table(result: Result, columns: Sequence[str] = DEFAULT_COLUMNS) -> str:
     """The per-layer table with a totals row."""
 
     def attrs(column: str) -> str:
-        return ' class="cnn-cost-num" style="text-align: right"' if column in NUMERIC else ""
+        if column in NUMERIC:
+            return ' class="cnn-cost-num" style="text-align: right"'
+        return ' class="cnn-cost-shape"' if column == "output" else ""
 
     head = "".join(f"<th{attrs(c)}>{HEADERS[c]}</th>" for c in columns)
     body = "".join(
@@ -110,8 +112,7 @@ def table(result: Result, columns: Sequence[str] = DEFAULT_COLUMNS) -> str:
         notes.append("‡ the same module called again: its parameters are counted once")
     note_html = "".join(f'<p class="cnn-cost-note">{n}</p>' for n in notes)
     return (
-        f'<div class="cnn-cost-scroll"><table>'
-        f"<thead><tr>{head}</tr></thead><tbody>{body}{foot}</tbody></table></div>{note_html}"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}{foot}</tbody></table>{note_html}"
     )
 
 
