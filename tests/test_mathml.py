@@ -7,7 +7,7 @@ import textwrap
 
 import markdown
 import pytest
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, Tag
 
 from cnn_cost.mathml import MathError, tex_to_mathml
 
@@ -31,11 +31,22 @@ def soup(source: str) -> BeautifulSoup:
     return BeautifulSoup(render(source), "html.parser")
 
 
+def first(node: Tag, name: str, class_: str | None = None) -> Tag:
+    """The first `name` element (of class `class_`) under `node`; fails the test if none."""
+    found = node.find(name, class_=class_) if class_ else node.find(name)
+    assert isinstance(found, Tag), f"no <{name} class={class_}> in {node}"
+    return found
+
+
+def parent_name(node: Tag) -> str | None:
+    return node.parent.name if node.parent is not None else None
+
+
 def test_inline_math() -> None:
     page = soup(r"A kernel of $k \times k$ costs $\frac{a}{b}$ each.")
     maths = page.find_all("math")
     assert [m["display"] for m in maths] == ["inline", "inline"]
-    assert maths[0].find("mo").text == "×"
+    assert first(maths[0], "mo").text == "×"
     assert maths[1].find("mfrac") is not None
     assert "$" not in page.get_text()
 
@@ -45,7 +56,7 @@ def test_inline_math_is_not_touched_by_emphasis_or_escapes() -> None:
     assert page.find("em") is None
     assert page.find("strong") is None
     assert len(page.find_all("math")) == 2
-    assert page.find_all("math")[0].find("mo").text == "{"
+    assert first(page.find_all("math")[0], "mo").text == "{"
 
 
 def test_prose_dollars_are_not_math() -> None:
@@ -63,7 +74,7 @@ def test_escaped_dollar_is_a_literal_dollar() -> None:
 def test_escaped_backslash_before_math() -> None:
     page = soup(r"A backslash \\$y$ then math.")
     assert page.find("math") is not None
-    assert page.p.get_text().startswith("A backslash \\")
+    assert first(page, "p").get_text().startswith("A backslash \\")
 
 
 def test_code_spans_are_untouched() -> None:
@@ -85,11 +96,10 @@ def test_display_math_multiline() -> None:
         for stride $s$.
         """
     )
-    block = page.find("div", class_="mathml-display")
-    assert block is not None
-    assert block.parent.name == "[document]"  # not inside a paragraph
-    assert block.math["display"] == "block"
-    assert block.math.find("mfrac") is not None
+    block = first(page, "div", "mathml-display")
+    assert parent_name(block) == "[document]"  # not inside a paragraph
+    assert first(block, "math")["display"] == "block"
+    assert block.find("mfrac") is not None
     paragraphs = [p.get_text() for p in page.find_all("p")]
     assert paragraphs[0] == "The output height is"
     assert paragraphs[1].startswith("for stride")
@@ -104,9 +114,8 @@ def test_display_math_on_one_line() -> None:
 
         After.
         """)
-    block = page.find("div", class_="mathml-display")
-    assert block is not None
-    assert len(block.math.find_all("msub")) == 2
+    block = first(page, "div", "mathml-display")
+    assert len(first(block, "math").find_all("msub")) == 2
     assert "$" not in page.get_text()
 
 
@@ -143,10 +152,10 @@ def test_math_in_admonition() -> None:
             $$ not math $$
             ```
         """)
-    admonition = page.find("div", class_="admonition")
+    admonition = first(page, "div", "admonition")
     assert admonition.find("math", display="inline") is not None
-    assert admonition.find("div", class_="mathml-display").math["display"] == "block"
-    assert admonition.find("code").get_text() == "$$ not math $$\n"
+    assert first(first(admonition, "div", "mathml-display"), "math")["display"] == "block"
+    assert first(admonition, "code").get_text() == "$$ not math $$\n"
 
 
 def test_math_in_list() -> None:
@@ -188,7 +197,7 @@ def test_bad_tex_is_logged_and_shown_as_code(caplog: pytest.LogCaptureFixture) -
     assert page.find("math") is None
     errors = page.find_all("code", class_="mathml-error")
     assert [e.get_text() for e in errors] == ["$x^$", "$$\n\\notacommand{x}\n$$"]
-    assert errors[1].parent.name == "pre"
+    assert parent_name(errors[1]) == "pre"
     records = [r for r in caplog.records if r.name == LOGGER]
     assert len(records) == 2
     assert all(r.levelno == logging.WARNING for r in records)

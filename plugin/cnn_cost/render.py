@@ -51,7 +51,7 @@ def share_bar(part: int | None, total: int | None) -> str:
     width = round(100 * fraction, 1)
     label = f"{100 * fraction:.1f}%"
     return (
-        f'<svg class="cnn-cost-bar" viewBox="0 0 100 10" width="100" height="10" role="img" '
+        f'<svg class="cnn-cost-bar" viewBox="0 0 100 10" width="60" height="8" preserveAspectRatio="none" role="img" '
         f'aria-label="{label}"><rect class="cnn-cost-bar-bg" width="100" height="10"/>'
         f'<rect class="cnn-cost-bar-fg" width="{width}" height="10"/></svg> {label}'
     )
@@ -72,7 +72,7 @@ def _cell(column: str, row: Row, result: Result) -> str:
     if column == "flops_share":
         return share_bar(row.flops, result.flops)
     if column == "formula":
-        return "<br>".join(f'<span class="cnn-cost-formula">{escape(line)}</span>' for line in row.formula)
+        return "".join(f'<span class="cnn-cost-formula">{escape(line)}</span>' for line in row.formula)
     return ""  # pragma: no cover
 
 
@@ -94,7 +94,7 @@ def table(result: Result, columns: Sequence[str] = DEFAULT_COLUMNS) -> str:
     def attrs(column: str) -> str:
         if column in NUMERIC:
             return ' class="cnn-cost-num" style="text-align: right"'
-        return ' class="cnn-cost-shape"' if column == "output" else ""
+        return {"output": ' class="cnn-cost-shape"', "formula": ' class="cnn-cost-formula-cell"'}.get(column, "")
 
     head = "".join(f"<th{attrs(c)}>{HEADERS[c]}</th>" for c in columns)
     body = "".join(
