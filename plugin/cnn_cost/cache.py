@@ -23,7 +23,7 @@ from typing import Any
 from cnn_cost.errors import CnnCostError
 from cnn_cost.evaluate import Result, Row
 
-FORMAT = 1
+FORMAT = 2
 log = logging.getLogger("mkdocs.plugins.cnn_cost")
 
 
@@ -35,7 +35,16 @@ def versions() -> str:
         except metadata.PackageNotFoundError:
             return "none"
 
-    return f"torch={version('torch')};cnn-cost={version('mkdocs-cnn-cost')};format={FORMAT}"
+    return f"torch={version('torch')};cnn-cost={version('mkdocs-cnn-cost')};code={code_hash()};format={FORMAT}"
+
+
+@lru_cache(maxsize=1)
+def code_hash() -> str:
+    """A hash of this package's own source: a change to any formula invalidates the cache."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def module_fingerprint(name: str, search: str | None) -> str:
@@ -92,6 +101,7 @@ def _result_from_json(data: dict[str, Any]) -> Result:
             name=_str(r["name"]), type=_str(r["type"]), output=_shape(r["output"]), params=_int(r["params"]),
             macs=_int(r["macs"], True), flops=_int(r["flops"], True),
             formula=tuple(_str(f) for f in r["formula"]), note=_str(r["note"]),
+            counters=tuple((_str(t), _int(v)) for t, v in r["counters"]),
         )
         for r in data["rows"]
     )
@@ -101,6 +111,7 @@ def _result_from_json(data: dict[str, Any]) -> Result:
         memory=_int(data["memory"]), macs=_int(data["macs"], True), flops=_int(data["flops"], True),
         output=_shape(data["output"]), convention=_str(data["convention"]), dtype=_str(data["dtype"]),
         outputs=outputs,  # type: ignore[arg-type]
+        counters=tuple((_str(t), _int(v)) for t, v in data["counters"]),
     )
 
 
@@ -146,7 +157,7 @@ class Cache:
                 err = data["error"]
                 return CnnCostError(_str(err["message"]), _int(err["line"], True), _int(err["column"], True))
             return _result_from_json(data["result"])
-        except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, RecursionError, json.JSONDecodeError) as exc:
             log.debug("cnn-cost: ignoring cache entry %s (%s)", path.name, exc)
             return None
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from cnn_cost.block import DTYPES, Block, Call, Value
 from cnn_cost.claims import format_shape, split_path
+from cnn_cost.counters import count
 from cnn_cost.errors import CnnCostError
 from cnn_cost.layers import REGISTRY, Cost, LayerSpec
 
@@ -33,6 +34,7 @@ class Row:
     flops: int | None
     formula: tuple[str, ...]
     note: str = ""  # "measured": FLOPs from torch.utils.flop_counter; "shared": parameters counted once
+    counters: tuple[tuple[str, int], ...] = ()  # `as:` what each counting library reports for this row
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class Result:
     convention: str
     dtype: str
     outputs: tuple[tuple[str, Shape], ...] = ()  # output shape of every named module, containers too
+    counters: tuple[tuple[str, int], ...] = ()  # `as:` each counting library's total
 
     def value(self, path: str) -> int | Shape:
         """The computed value of a claim path (`params`, `conv1.macs`, `output`, ...)."""
@@ -343,7 +346,9 @@ def evaluate(block: Block, *, imports: tuple[str, ...] = (), convention: str = "
     first_spec = spec_of(first) if first is not None else None
     rank = first_spec.input_rank if first_spec else None
     if (rank is not None and len(shape) == rank - 1) or (rank is None and not block.input_has_batch):
-        shape = (1, *shape)
+        # sequence-first layers (RNN, LSTM, GRU, MultiheadAttention with batch_first=False) take the batch second
+        at = 1 if getattr(first, "batch_first", None) is False and len(shape) >= 1 else 0
+        shape = (*shape[:at], 1, *shape[at:])
     dtype = torch.long if first is not None and type_of(first) == "Embedding" else torch.float32
     x = torch.empty(shape, device="meta", dtype=dtype)
 
@@ -376,6 +381,7 @@ def evaluate(block: Block, *, imports: tuple[str, ...] = (), convention: str = "
             records.append((module, in_shapes[0] if in_shapes else (), in_shapes,
                             tuple(tensor.shape) if tensor is not None else None))
 
+    model.eval()  # inference: BatchNorm uses running statistics, Dropout is the identity
     handles = []
     for module in model.modules():
         handles.append(module.register_forward_pre_hook(pre_hook))
@@ -404,14 +410,16 @@ def evaluate(block: Block, *, imports: tuple[str, ...] = (), convention: str = "
     for module, xin, in_shapes, yout in records:
         name = names.get(id(module), module_names.get(id(module), root_name))
         spec = spec_of(module)
-        count = own_params(module) if id(module) not in seen else 0
+        n_params = own_params(module) if id(module) not in seen else 0
         note = "" if id(module) not in seen else "shared"
         seen.add(id(module))
         if spec is not None:
             cost = spec.cost(module, xin, yout)  # type: ignore[misc]
             formula = list(cost.formula_lines(convention))
-            if cost.params != count and note != "shared":
-                formula.append(f"note: the formula gives {cost.params:,}; PyTorch counts {count:,}")
+            tools = tuple((tool, count(tool, type_of(module), module, xin, yout or (), cost))
+                          for tool in block.counters)
+            if cost.params != n_params and note != "shared":
+                formula.append(f"note: the formula gives {cost.params:,}; PyTorch counts {n_params:,}")
             if cost.shape is not None and yout is not None and tuple(cost.shape) != tuple(yout):
                 formula.append(f"note: the formula gives {format_shape(cost.shape)}; PyTorch gives "
                                f"{format_shape(yout)}")
@@ -419,11 +427,14 @@ def evaluate(block: Block, *, imports: tuple[str, ...] = (), convention: str = "
         else:
             macs, flops, formula = _measured(torch, module, in_shapes, convention)
             note = note or "measured"
+            tools = tuple((tool, count(tool, type_of(module), module, xin, yout or (), Cost(macs=macs)))
+                          for tool in block.counters)
         total_macs += macs
         total_flops += flops
-        rows.append(Row(name, type_of(module), yout, count, macs, flops, tuple(formula), note))
+        rows.append(Row(name, type_of(module), yout, n_params, macs, flops, tuple(formula), note, tools))
+    totals = tuple((tool, sum(dict(r.counters)[tool] for r in rows)) for tool in block.counters)
     return Result(tuple(rows), params, trainable, buffers, memory, total_macs, total_flops, model_output,
-                  convention, block.dtype, tuple(outputs.items()))
+                  convention, block.dtype, tuple(outputs.items()), totals)
 
 
 def _measured(torch: Any, module: Any, in_shapes: tuple[Shape, ...], convention: str) -> tuple[int, int, list[str]]:

@@ -11,6 +11,7 @@ from pygments.lexers import YamlLexer
 
 from cnn_cost.block import DEFAULT_COLUMNS, DTYPES
 from cnn_cost.claims import Claim, format_int, format_shape
+from cnn_cost.counters import COUNTERS
 from cnn_cost.evaluate import Result, Row
 
 HEADERS = {
@@ -58,6 +59,8 @@ def share_bar(part: int | None, total: int | None) -> str:
 
 
 def _cell(column: str, row: Row, result: Result) -> str:
+    if column.startswith("as:"):
+        return number(dict(row.counters).get(column[3:]))
     if column == "layer":
         return f"<code>{escape(row.name)}</code>"
     if column == "type":
@@ -77,6 +80,8 @@ def _cell(column: str, row: Row, result: Result) -> str:
 
 
 def _total(column: str, result: Result) -> str:
+    if column.startswith("as:"):
+        return f"<strong>{number(dict(result.counters).get(column[3:]))}</strong>"
     if column == "layer":
         return "<strong>Total</strong>"
     if column == "output":
@@ -91,12 +96,20 @@ def _total(column: str, result: Result) -> str:
 def table(result: Result, columns: Sequence[str] = DEFAULT_COLUMNS) -> str:
     """The per-layer table with a totals row."""
 
+    columns = [*columns, *(f"as:{tool}" for tool, _ in result.counters)]
+
+    def header(column: str) -> str:
+        if column.startswith("as:"):
+            spec = COUNTERS[column[3:]]
+            return f'<span title="{escape(spec.call)}">{escape(spec.name)}<br>({escape(spec.unit)})</span>'
+        return HEADERS[column]
+
     def attrs(column: str) -> str:
-        if column in NUMERIC:
+        if column in NUMERIC or column.startswith("as:"):
             return ' class="cnn-cost-num" style="text-align: right"'
         return {"output": ' class="cnn-cost-shape"', "formula": ' class="cnn-cost-formula-cell"'}.get(column, "")
 
-    head = "".join(f"<th{attrs(c)}>{HEADERS[c]}</th>" for c in columns)
+    head = "".join(f"<th{attrs(c)}>{header(c)}</th>" for c in columns)
     body = "".join(
         "<tr>" + "".join(f"<td{attrs(c)}>{_cell(c, row, result)}</td>" for c in columns) + "</tr>"
         for row in result.rows
@@ -108,6 +121,9 @@ def table(result: Result, columns: Sequence[str] = DEFAULT_COLUMNS) -> str:
     if any(r.note == "measured" for r in result.rows):
         notes.append("† not in the registry: parameters by <code>numel()</code>, FLOPs measured by "
                      "<code>torch.utils.flop_counter</code>")
+    if result.counters:
+        notes.append("The library columns show what each counting library reports for the same model, "
+                     "from per-layer rules checked against the libraries (see the reference page).")
     if any(r.note == "shared" for r in result.rows):
         notes.append("‡ the same module called again: its parameters are counted once")
     note_html = "".join(f'<p class="cnn-cost-note">{n}</p>' for n in notes)

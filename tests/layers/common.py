@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import operator
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -15,6 +17,10 @@ from cnn_cost.layers import REGISTRY, Cost
 Shape = tuple[int, ...]
 Make = Callable[[], nn.Module]
 Call = Callable[..., Any]
+
+MAC = "mac"  # products: 2 x MACs must equal the flop counter
+ZERO = "zero"  # no products: MACs 0, and the flop counter agrees
+BILINEAR = "bilinear"  # products the flop counter does not see: counted through an equivalent pair of matmuls
 
 # A result after '=' in a formula: digits with optional thousands separators.
 _RESULT_RE = re.compile(r"=\s*([0-9][0-9,]*)")
@@ -103,3 +109,87 @@ def check_conventions(cost: Cost) -> None:
     assert len(lines) >= len(cost.formula_lines("2mac"))
     if cost.extra_formula:
         assert any(line.startswith("+FLOPs: ") for line in lines)
+
+
+def bilinear_flops(module: nn.Bilinear, x1: Shape, x2: Shape) -> int:
+    """Count a Bilinear the way its MAC formula describes it (W·x2, then ·x1), checked to equal the layer.
+
+    The flop counter does not see aten._trilinear; this decomposition into two matmuls does.
+    """
+    torch.manual_seed(1)
+    a, b = torch.randn(x1, dtype=torch.float64), torch.randn(x2, dtype=torch.float64)
+    weight = module.weight.detach().double()  # (out, in1, in2)
+    out, in1, in2 = weight.shape
+    with FlopCounterMode(display=False) as counter:
+        wx2 = (b.reshape(-1, in2) @ weight.reshape(out * in1, in2).T).reshape(-1, out, in1, 1)
+        y = (a.reshape(-1, 1, 1, in1) @ wx2).reshape(*x1[:-1], out)
+    if module.bias is not None:
+        y = y + module.bias.detach().double()
+    bias = None if module.bias is None else module.bias.detach().double()
+    torch.testing.assert_close(y, nn.functional.bilinear(a, b, weight, bias))
+    return int(counter.get_total_flops())
+
+
+def check_layer(name: str, make: Make, shapes: Sequence[Shape], kind: str, call: Call | None = None,
+                dtype: torch.dtype = torch.float32, real: tuple[nn.Module, torch.Tensor] | None = None) -> Cost:
+    """The registry entry for one configuration against PyTorch: parameters, shape, MACs, formula text."""
+    module, out = real if real is not None else run_real(make, shapes, dtype, call)
+    assert type(module).__name__ == name
+    x, y = tuple(shapes[0]), tuple(out.shape)
+    cost = registry_cost(name, module, x, y)
+
+    assert cost.params == numel(module)
+    if cost.shape is not None:
+        assert tuple(cost.shape) == y
+    assert cost.macs >= 0
+    assert cost.extra >= 0
+    if kind == MAC:
+        assert cost.macs > 0
+        assert 2 * cost.macs == meta_flops(make, shapes, dtype, call)
+    elif kind == BILINEAR:
+        assert isinstance(module, nn.Bilinear)
+        assert 2 * cost.macs == bilinear_flops(module, shapes[0], shapes[1])
+    else:
+        assert kind == ZERO
+        assert cost.macs == 0
+        assert meta_flops(make, shapes, dtype, call) == 0
+    check_formula_numbers(cost)
+    check_formula_arithmetic(cost)
+    check_conventions(cost)
+    return cost
+
+
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv}
+
+
+def _arith(node: ast.AST) -> int:
+    if isinstance(node, ast.Expression):
+        return _arith(node.body)
+    if isinstance(node, ast.Constant) and isinstance(node.value, int):
+        return node.value
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+        return int(_OPS[type(node.op)](_arith(node.left), _arith(node.right)))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_arith(node.operand)
+    raise AssertionError(f"not plain arithmetic: {ast.dump(node)}")
+
+
+def arithmetic(expr: str) -> int:
+    """Evaluate a formula's left side as written: '·' times, '/' exact or floored division, ⌊ ⌋."""
+    text = re.sub(r"(?<=\d),(?=\d{3})", "", expr)
+    text = text.replace("·", "*").replace("−", "-").replace("/", "//").replace("⌊", "(").replace("⌋", ")")
+    text = re.sub(r"⌈([^⌈⌉]*)//(\d+)⌉", r"(-(-\1//\2))", text)  # ⌈x/s⌉ = -(-x // s)
+    return _arith(ast.parse(text, mode="eval"))
+
+
+def check_formula_arithmetic(cost: Cost) -> None:
+    """Every 'expression = result' in the formula text adds up, as a reader would work it out."""
+    texts = [cost.params_formula, cost.macs_formula, cost.extra_formula]
+    texts += cost.shape_formula.split("; ")
+    for text in texts:
+        if " = " not in text:
+            continue
+        expr, _, rest = text.rpartition(" = ")
+        expr = expr.rsplit(": ", 1)[-1]  # 'H,W: ⌊...⌋ + 1'
+        result = int(re.match(r"[0-9,]+", rest).group(0).replace(",", ""))  # type: ignore[union-attr]
+        assert arithmetic(expr) == result, text

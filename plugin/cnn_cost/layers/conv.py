@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnn_cost.layers.registry import Cost, Shape, dot, equation, prod, register, tup
+from cnn_cost.layers.registry import Cost, Shape, dot, equation, n, prod, register, tup
 
 
 def split(x: Shape, dims: int) -> tuple[int, int, Shape]:
@@ -17,24 +17,28 @@ def split(x: Shape, dims: int) -> tuple[int, int, Shape]:
 def out_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool = False) -> tuple[int, str]:
     """Output length of a convolution or pooling window along one dimension, with the formula."""
     span = size + 2 * p - d * (k - 1) - 1
+    dropped = False
     if ceil_mode:
         out = -(-span // s) + 1
-        if (out - 1) * s >= size + p:
+        if (out - 1) * s >= size + p:  # PyTorch drops a last window that would start in the right padding
             out -= 1
+            dropped = True
         bracket = ("⌈", "⌉")
     else:
         out = span // s + 1
         bracket = ("⌊", "⌋")
     dil = f"{d}·({k}−1)" if d != 1 else f"({k}−1)"
-    text = f"{bracket[0]}({size} + 2·{p} − {dil} − 1)/{s}{bracket[1]} + 1 = {out}"
-    return out, text
+    text = f"{bracket[0]}({size} + 2·{p} − {dil} − 1)/{s}{bracket[1]} + 1"
+    if dropped:
+        return out, f"{text} − 1 = {n(out)} (the last window would start in the padding)"
+    return out, f"{text} = {n(out)}"
 
 
 def spatial_text(texts: list[str], dims: int) -> str:
     names = {1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}[dims]
     if len(set(texts)) == 1:
         return f"{','.join(names)}: {texts[0]}"
-    return "; ".join(f"{name}: {t}" for name, t in zip(names, texts))
+    return "; ".join(f"{name}: {t}" for name, t in zip(names, texts, strict=True))
 
 
 def _conv(dims: int) -> Any:

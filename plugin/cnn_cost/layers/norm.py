@@ -21,7 +21,8 @@ def _extra(y: Shape) -> tuple[int, str]:
 def _channels(m: Any) -> Cost:
     c = m.num_features
     params = 2 * c if m.affine else 0
-    return Cost(params=params, params_formula=equation(f"2·{c}", params) + " (γ, β)" if m.affine else "0 (affine=False)")
+    text = equation(f"2·{c}", params) + " (γ, β)" if m.affine else "0 (affine=False)"
+    return Cost(params=params, params_formula=text)
 
 
 def _batchnorm(m: Any, x: Shape, y: Shape) -> Cost:

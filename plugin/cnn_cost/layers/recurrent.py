@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnn_cost.layers.registry import Cost, Shape, equation, register
+from cnn_cost.layers.registry import Cost, Shape, equation, n, register
 
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
 # FLOPs per hidden unit and step outside the products (detailed): activations and state updates.
@@ -48,7 +48,7 @@ def _recurrent(kind: str) -> Any:
             macs_per_step += dirs * step
             g = f"{gates}·" if gates > 1 else ""
             inner = f"{h}·({fin} + {r})" + (f" + 2·{h}" if bias else "")
-            term = f"{g}({inner})" if bias else f"{g}{inner}"
+            term = f"{g}({inner})" if bias and g else f"{g}{inner}"
             if proj:
                 term += f" + {proj}·{h}"
             p_terms.append(f"{dirs}·({term})" if dirs > 1 else term)
@@ -67,7 +67,8 @@ def _recurrent(kind: str) -> Any:
             extra=extra,
             params_formula=equation(p_sum, params),
             macs_formula=equation(f"{lead}·({m_sum})" if " + " in m_sum or dirs > 1 else f"{lead}·{m_sum}", macs),
-            extra_formula=f"{equation(f'{units}·{per_unit}', extra)} (biases, gates, state update per unit and step)",
+            extra_formula=equation(f"{n(units)}·{per_unit}", extra)
+            + " (biases, gates, state update per unit and step)",
             shape=(*x[:-1], dirs * r),
         )
 

@@ -81,8 +81,10 @@ def register(
     """
 
     def decorator(fn: CostFn) -> CostFn:
-        ranks = list(input_rank) if isinstance(input_rank, (list, tuple)) else [input_rank] * len(names)
-        for name, rank in zip(names, ranks):
+        ranks: list[int | None] = (
+            [input_rank] * len(names) if input_rank is None or isinstance(input_rank, int) else list(input_rank)
+        )
+        for name, rank in zip(names, ranks, strict=True):
             if name in REGISTRY:
                 raise ValueError(f"layer {name!r} registered twice")
             REGISTRY[name] = LayerSpec(name, fn, rank, keywords, atomic, wrap)

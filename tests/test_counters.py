@@ -1,0 +1,427 @@
+"""The `as:` counter rules (cnn_cost.counters) against the counting libraries themselves.
+
+The library tests build real CPU models in eval mode at batch 1, run each library, and compare its
+total with the sum of the rules over the model's leaf layers, exactly. They are skipped when a
+library is not importable (they are the `bench` extra: thop==0.1.1.post2209072238, ptflops==0.7.5,
+fvcore==0.1.5.post20221221, torchinfo==1.8.0); `torch` (torch.utils.flop_counter) always runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import logging
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+
+from cnn_cost.counters import COUNTERS, count
+from cnn_cost.layers import REGISTRY
+
+Shape = tuple[int, ...]
+TOOLS = ("thop", "ptflops", "fvcore", "torchinfo", "torch")
+
+
+# ------------------------------------------------------------ models ----
+
+
+class Call(nn.Module):
+    """Calls one layer the way a block does (first output; self-attention; both inputs)."""
+
+    def __init__(self, layer: nn.Module, how: str) -> None:
+        super().__init__()
+        self.layer = layer
+        self.how = how
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.how == "attention":
+            return self.layer(x, x, x, need_weights=False)[0]  # type: ignore[no-any-return]
+        if self.how == "both":
+            return self.layer(x, x)  # type: ignore[no-any-return]
+        return self.layer(x)[0]  # type: ignore[no-any-return]
+
+
+def cifar_net() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2),
+        nn.Flatten(), nn.Linear(64 * 8 * 8, 128), nn.ReLU(), nn.Linear(128, 10),
+    )
+
+
+def small_cnn() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU6(), nn.AvgPool2d(2),
+        nn.Conv2d(32, 32, 3, groups=4), nn.GroupNorm(4, 32), nn.SiLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.5), nn.Linear(32, 10), nn.Softmax(dim=1),
+    )
+
+
+def alexnet() -> nn.Module:
+    """torchvision's AlexNet, written out."""
+    return nn.Sequential(
+        nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2), nn.ReLU(inplace=True),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.Conv2d(64, 192, kernel_size=5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.Conv2d(192, 384, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+        nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+        nn.Conv2d(256, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.AdaptiveAvgPool2d((6, 6)), nn.Flatten(),
+        nn.Dropout(p=0.5), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(inplace=True),
+        nn.Dropout(p=0.5), nn.Linear(4096, 4096), nn.ReLU(inplace=True), nn.Linear(4096, 1000),
+    )
+
+
+def alexnet_bn() -> nn.Module:
+    """An AlexNet-style net with batch norm, LeakyReLU, GELU and ELU, at CIFAR size."""
+    return nn.Sequential(
+        nn.Conv2d(3, 64, 3, stride=2, padding=1), nn.BatchNorm2d(64), nn.LeakyReLU(0.1), nn.MaxPool2d(2),
+        nn.Conv2d(64, 128, 3, padding=1), nn.BatchNorm2d(128), nn.GELU(), nn.MaxPool2d(2),
+        nn.Conv2d(128, 256, 3, padding=1), nn.ELU(),
+        nn.Conv2d(256, 256, 3, padding=1), nn.Hardswish(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Dropout(), nn.Linear(256 * 2 * 2, 512), nn.ReLU(), nn.Linear(512, 10),
+    )
+
+
+def seq(*layers: nn.Module) -> Callable[[], nn.Module]:
+    return lambda: nn.Sequential(*layers)
+
+
+# (id, model factory, input shape, input dtype)
+Case = tuple[str, Callable[[], nn.Module], Shape]
+
+LAYER_CASES: list[Case] = [
+    ("conv1d", lambda: nn.Sequential(nn.Conv1d(3, 8, 3)), (1, 3, 20)),
+    ("conv1d_g", lambda: nn.Sequential(nn.Conv1d(4, 8, 3, stride=2, padding=1, groups=2, bias=False)), (1, 4, 21)),
+    ("conv2d", lambda: nn.Sequential(nn.Conv2d(3, 16, 3, padding=1)), (1, 3, 16, 16)),
+    ("conv2d_gd", lambda: nn.Sequential(nn.Conv2d(8, 16, 3, stride=2, groups=4, dilation=2)), (1, 8, 17, 15)),
+    ("conv2d_same", lambda: nn.Sequential(nn.Conv2d(4, 4, (3, 5), padding="same", bias=False)), (1, 4, 9, 9)),
+    ("conv1d_valid", lambda: nn.Sequential(nn.Conv1d(3, 4, 5, padding="valid")), (1, 3, 20)),
+    ("conv2d_reflect", lambda: nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect")), (1, 3, 8, 8)),
+    ("conv3d", lambda: nn.Sequential(nn.Conv3d(2, 4, 3, padding=1)), (1, 2, 6, 6, 6)),
+    ("convT1d", lambda: nn.Sequential(nn.ConvTranspose1d(4, 6, 3, stride=2)), (1, 4, 10)),
+    ("convT2d", lambda: nn.Sequential(nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1)), (1, 8, 7, 7)),
+    ("convT2d_g", lambda: nn.Sequential(nn.ConvTranspose2d(8, 4, 3, groups=4, bias=False, output_padding=0)),
+     (1, 8, 5, 6)),
+    ("convT3d", lambda: nn.Sequential(nn.ConvTranspose3d(2, 4, 2, stride=2)), (1, 2, 3, 3, 3)),
+    ("linear", lambda: nn.Sequential(nn.Linear(20, 10)), (1, 20)),
+    ("linear_nobias", lambda: nn.Sequential(nn.Linear(20, 10, bias=False)), (1, 20)),
+    ("linear_3d", lambda: nn.Sequential(nn.Linear(20, 10)), (1, 5, 20)),
+    ("bilinear", lambda: Call(nn.Bilinear(8, 8, 4), "both"), (1, 8)),
+    ("embedding", lambda: nn.Sequential(nn.Embedding(100, 8)), (1, 5)),
+    ("bn1d", lambda: nn.Sequential(nn.BatchNorm1d(16)), (1, 16)),
+    ("bn1d_3d", lambda: nn.Sequential(nn.BatchNorm1d(16)), (1, 16, 10)),
+    ("bn2d", lambda: nn.Sequential(nn.BatchNorm2d(8)), (1, 8, 6, 6)),
+    ("bn2d_noaffine", lambda: nn.Sequential(nn.BatchNorm2d(8, affine=False)), (1, 8, 6, 6)),
+    ("bn3d", lambda: nn.Sequential(nn.BatchNorm3d(4)), (1, 4, 3, 4, 5)),
+    ("in1d", lambda: nn.Sequential(nn.InstanceNorm1d(8)), (1, 8, 10)),
+    ("in2d_affine", lambda: nn.Sequential(nn.InstanceNorm2d(8, affine=True)), (1, 8, 6, 6)),
+    ("in3d", lambda: nn.Sequential(nn.InstanceNorm3d(4, track_running_stats=True)), (1, 4, 3, 4, 5)),
+    ("layernorm", lambda: nn.Sequential(nn.LayerNorm(16)), (1, 5, 16)),
+    ("layernorm_noaffine", lambda: nn.Sequential(nn.LayerNorm([8, 4, 4], elementwise_affine=False)), (1, 8, 4, 4)),
+    ("layernorm_nobias", lambda: nn.Sequential(nn.LayerNorm(16, bias=False)), (1, 5, 16)),
+    ("groupnorm", lambda: nn.Sequential(nn.GroupNorm(2, 8)), (1, 8, 6, 6)),
+    ("groupnorm_noaffine", lambda: nn.Sequential(nn.GroupNorm(4, 8, affine=False)), (1, 8, 10)),
+    ("maxpool1d", lambda: nn.Sequential(nn.MaxPool1d(2)), (1, 4, 11)),
+    ("maxpool2d", lambda: nn.Sequential(nn.MaxPool2d(3, 2, 1)), (1, 4, 9, 9)),
+    ("maxpool2d_ceil", lambda: nn.Sequential(nn.MaxPool2d(2, ceil_mode=True)), (1, 4, 7, 7)),
+    ("maxpool3d", lambda: nn.Sequential(nn.MaxPool3d(2)), (1, 2, 4, 4, 4)),
+    ("avgpool1d", lambda: nn.Sequential(nn.AvgPool1d(3, 2)), (1, 4, 11)),
+    ("avgpool2d", lambda: nn.Sequential(nn.AvgPool2d(2)), (1, 4, 8, 8)),
+    ("avgpool2d_pad", lambda: nn.Sequential(nn.AvgPool2d(3, 2, 1, count_include_pad=False)), (1, 4, 9, 9)),
+    ("avgpool3d", lambda: nn.Sequential(nn.AvgPool3d(2)), (1, 2, 4, 4, 4)),
+    ("adaptiveavg1d", lambda: nn.Sequential(nn.AdaptiveAvgPool1d(4)), (1, 4, 10)),
+    ("adaptiveavg2d", lambda: nn.Sequential(nn.AdaptiveAvgPool2d((3, 3))), (1, 4, 7, 7)),
+    ("adaptiveavg2d_1", lambda: nn.Sequential(nn.AdaptiveAvgPool2d(1)), (1, 8, 6, 6)),
+    ("adaptiveavg2d_odd", lambda: nn.Sequential(nn.AdaptiveAvgPool2d((5, 7))), (1, 3, 13, 10)),
+    ("adaptiveavg2d_none", lambda: nn.Sequential(nn.AdaptiveAvgPool2d((None, 3))), (1, 3, 5, 10)),
+    ("adaptiveavg3d", lambda: nn.Sequential(nn.AdaptiveAvgPool3d((2, 3, 3))), (1, 2, 5, 7, 7)),
+    ("adaptivemax1d", lambda: nn.Sequential(nn.AdaptiveMaxPool1d(4)), (1, 4, 10)),
+    ("adaptivemax2d", lambda: nn.Sequential(nn.AdaptiveMaxPool2d((3, 3))), (1, 4, 7, 7)),
+    ("adaptivemax3d", lambda: nn.Sequential(nn.AdaptiveMaxPool3d(2)), (1, 2, 4, 4, 4)),
+    ("relu", lambda: nn.Sequential(nn.ReLU()), (1, 4, 5, 5)),
+    ("relu_inplace", lambda: nn.Sequential(nn.ReLU(inplace=True)), (1, 4, 5, 5)),
+    ("relu6", lambda: nn.Sequential(nn.ReLU6()), (1, 4, 5, 5)),
+    ("leakyrelu", lambda: nn.Sequential(nn.LeakyReLU(0.1)), (1, 4, 5, 5)),
+    ("prelu", lambda: nn.Sequential(nn.PReLU()), (1, 4, 5, 5)),
+    ("prelu_channels", lambda: nn.Sequential(nn.PReLU(4)), (1, 4, 5, 5)),
+    ("elu", lambda: nn.Sequential(nn.ELU()), (1, 4, 5, 5)),
+    ("gelu", lambda: nn.Sequential(nn.GELU()), (1, 4, 5, 5)),
+    ("silu", lambda: nn.Sequential(nn.SiLU()), (1, 4, 5, 5)),
+    ("sigmoid", lambda: nn.Sequential(nn.Sigmoid()), (1, 4, 5, 5)),
+    ("tanh", lambda: nn.Sequential(nn.Tanh()), (1, 4, 5, 5)),
+    ("hardswish", lambda: nn.Sequential(nn.Hardswish()), (1, 4, 5, 5)),
+    ("hardsigmoid", lambda: nn.Sequential(nn.Hardsigmoid()), (1, 4, 5, 5)),
+    ("softmax", lambda: nn.Sequential(nn.Softmax(dim=1)), (1, 10)),
+    ("softmax_last", lambda: nn.Sequential(nn.Softmax(dim=-1)), (1, 4, 7)),
+    ("dropout", lambda: nn.Sequential(nn.Dropout(0.3)), (1, 10)),
+    ("dropout2d", lambda: nn.Sequential(nn.Dropout2d()), (1, 4, 5, 5)),
+    ("flatten", lambda: nn.Sequential(nn.Flatten()), (1, 4, 5, 5)),
+    ("identity", lambda: nn.Sequential(nn.Identity()), (1, 4, 5, 5)),
+    ("up_nearest", lambda: nn.Sequential(nn.Upsample(scale_factor=2)), (1, 3, 8, 8)),
+    ("up_bilinear", lambda: nn.Sequential(nn.Upsample(scale_factor=2, mode="bilinear")), (1, 3, 8, 8)),
+    ("up_size", lambda: nn.Sequential(nn.Upsample(size=(12, 10))), (1, 3, 8, 8)),
+    ("up_size_int", lambda: nn.Sequential(nn.Upsample(size=12, mode="bilinear")), (1, 3, 8, 8)),
+    ("up_tuple", lambda: nn.Sequential(nn.Upsample(scale_factor=(2, 3))), (1, 3, 4, 4)),
+    ("up_frac", lambda: nn.Sequential(nn.Upsample(scale_factor=1.5)), (1, 3, 5, 5)),
+    ("up_bicubic", lambda: nn.Sequential(nn.Upsample(scale_factor=2, mode="bicubic")), (1, 3, 4, 4)),
+    ("up_linear1d", lambda: nn.Sequential(nn.Upsample(scale_factor=2, mode="linear")), (1, 3, 8)),
+    ("up_nearest1d", lambda: nn.Sequential(nn.Upsample(scale_factor=3)), (1, 3, 8)),
+    ("up_nearest3d", lambda: nn.Sequential(nn.Upsample(scale_factor=2)), (1, 2, 3, 3, 3)),
+    ("up_trilinear", lambda: nn.Sequential(nn.Upsample(scale_factor=2, mode="trilinear")), (1, 2, 3, 3, 3)),
+    ("rnn", lambda: Call(nn.RNN(10, 20, batch_first=True), "first"), (1, 5, 10)),
+    ("rnn_relu_2", lambda: Call(nn.RNN(10, 20, num_layers=2, nonlinearity="relu"), "first"), (5, 1, 10)),
+    ("gru", lambda: Call(nn.GRU(10, 20, batch_first=True), "first"), (1, 5, 10)),
+    ("gru_bi2", lambda: Call(nn.GRU(10, 16, num_layers=2, bidirectional=True, batch_first=True), "first"),
+     (1, 4, 10)),
+    ("gru_nobias", lambda: Call(nn.GRU(10, 20, bias=False, batch_first=True), "first"), (1, 5, 10)),
+    ("lstm", lambda: Call(nn.LSTM(10, 20, batch_first=True), "first"), (1, 5, 10)),
+    ("lstm_seqfirst", lambda: Call(nn.LSTM(10, 20), "first"), (5, 1, 10)),
+    ("lstm_bi2", lambda: Call(nn.LSTM(10, 20, num_layers=2, bidirectional=True, batch_first=True), "first"),
+     (1, 5, 10)),
+    ("lstm_proj", lambda: Call(nn.LSTM(10, 20, num_layers=2, proj_size=8, batch_first=True), "first"),
+     (1, 5, 10)),
+    ("lstm_nobias", lambda: Call(nn.LSTM(10, 20, bias=False, batch_first=True), "first"), (1, 5, 10)),
+    ("mha", lambda: Call(nn.MultiheadAttention(16, 4, batch_first=True), "attention"), (1, 6, 16)),
+    ("mha_seqfirst", lambda: Call(nn.MultiheadAttention(16, 4), "attention"), (6, 1, 16)),
+    ("mha_nobias", lambda: Call(nn.MultiheadAttention(32, 2, bias=False, batch_first=True), "attention"),
+     (1, 7, 32)),
+    ("mha_bias_kv", lambda: Call(nn.MultiheadAttention(16, 2, add_bias_kv=True, batch_first=True), "attention"),
+     (1, 5, 16)),
+]
+
+MODEL_CASES: list[Case] = [
+    ("cifar_net", cifar_net, (1, 3, 32, 32)),
+    ("small_cnn", small_cnn, (1, 3, 32, 32)),
+    ("alexnet", alexnet, (1, 3, 224, 224)),
+    ("alexnet_bn", alexnet_bn, (1, 3, 32, 32)),
+    ("seq_mixed", lambda: nn.Sequential(
+        nn.Conv1d(4, 8, 3, padding=1), nn.BatchNorm1d(8), nn.PReLU(8), nn.MaxPool1d(2), nn.Upsample(scale_factor=2),
+        nn.ConvTranspose1d(8, 4, 2, stride=2), nn.InstanceNorm1d(4, affine=True), nn.Tanh(), nn.AvgPool1d(2),
+        nn.Flatten(), nn.Linear(4 * 32, 8), nn.LayerNorm(8), nn.Sigmoid(), nn.Identity()), (1, 4, 32)),
+]
+
+
+# ------------------------------------------------------------ rows ----
+
+
+def _is_row(module: nn.Module) -> bool:
+    name = type(module).__name__
+    if name not in REGISTRY or REGISTRY[name].cost is None:
+        return False
+    return REGISTRY[name].atomic or not any(True for _ in module.children())
+
+
+def _first(value: Any) -> torch.Tensor | None:
+    while isinstance(value, (tuple, list)) and value:
+        value = value[0]
+    return value if isinstance(value, torch.Tensor) else None
+
+
+def _input(shape: Shape, model: nn.Module) -> torch.Tensor:
+    torch.manual_seed(0)
+    if any(isinstance(m, nn.Embedding) for m in model.modules()):
+        return torch.randint(0, 100, shape)
+    return torch.randn(shape)
+
+
+def rule_totals(model: nn.Module, x: torch.Tensor) -> dict[str, int]:
+    """Each tool's total by the rules: one forward pass on CPU, the rule summed over the leaf rows."""
+    rows: list[tuple[str, nn.Module, Shape, Shape]] = []
+
+    def hook(module: nn.Module, args: tuple[Any, ...], out: Any) -> None:
+        xin, yout = _first(args), _first(out)
+        assert xin is not None
+        assert yout is not None
+        rows.append((type(module).__name__, module, tuple(xin.shape), tuple(yout.shape)))
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if _is_row(m)]
+    try:
+        with torch.no_grad():
+            model.eval()(x)
+    finally:
+        for h in handles:
+            h.remove()
+    assert rows
+    totals = dict.fromkeys(TOOLS, 0)
+    for kind, module, xin, yout in rows:
+        cost = REGISTRY[kind].cost(module, xin, yout)  # type: ignore[misc]
+        for tool in TOOLS:
+            totals[tool] += count(tool, kind, module, xin, yout, cost)
+    return totals
+
+
+# ------------------------------------------------------------ libraries ----
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """The libraries print, log and warn (deprecations, tracer warnings, unsupported ops)."""
+    logging.disable(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def _library(name: str) -> Any:
+    with _quiet():
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            pytest.skip(f"{name} is not installed")
+
+
+def measure(tool: str, make: Callable[[], nn.Module], shape: Shape) -> int:
+    """The total `tool` reports for a fresh model in eval mode, rounded where it gives a float."""
+    torch.manual_seed(0)
+    model = make().eval()
+    x = _input(shape, model)
+    if tool == "thop":
+        thop = _library("thop")
+        with _quiet():
+            ops, _ = thop.profile(model, inputs=(x,), verbose=False)
+        return round(ops)
+    if tool == "ptflops":
+        ptflops = _library("ptflops")
+        with _quiet():
+            macs, _ = ptflops.get_model_complexity_info(
+                model, tuple(shape[1:]), as_strings=False, print_per_layer_stat=False,
+                input_constructor=lambda _: x, backend="pytorch")
+        assert macs is not None, "ptflops failed"
+        return round(macs)
+    if tool == "fvcore":
+        fvcore_nn = _library("fvcore.nn")
+        with _quiet():
+            analysis = fvcore_nn.FlopCountAnalysis(model, x)
+            analysis.unsupported_ops_warnings(False)
+            analysis.uncalled_modules_warnings(False)
+            return round(analysis.total())
+    if tool == "torchinfo":
+        torchinfo = _library("torchinfo")
+        with _quiet():
+            return int(torchinfo.summary(model, input_data=x, verbose=0).total_mult_adds)
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with _quiet(), FlopCounterMode(display=False) as counter:
+        model(x)
+    return int(counter.get_total_flops())
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+@pytest.mark.parametrize(("make", "shape"), [pytest.param(m, s, id=i) for i, m, s in LAYER_CASES + MODEL_CASES])
+def test_rules_match_library(tool: str, make: Callable[[], nn.Module], shape: Shape) -> None:
+    reported = measure(tool, make, shape)
+    torch.manual_seed(0)
+    model = make()
+    assert rule_totals(model, _input(shape, model))[tool] == reported
+
+
+# Batch 2: the rules read the batch from the shapes (ptflops divides its module hooks by it). Not
+# `up_frac` for ptflops: with a fractional scale factor its hook count (numel(out) / batch / batch)
+# is fractional too, and ptflops truncates only its total (411 there; the rows give 410).
+BATCH2 = ("cifar_net", "small_cnn", "alexnet_bn", "seq_mixed", "conv2d", "convT2d", "linear_3d", "bn2d",
+          "maxpool2d", "up_nearest", "up_bilinear", "up_size", "lstm", "gru", "mha", "prelu", "softmax",
+          "adaptiveavg2d_odd", "layernorm", "embedding", "bilinear")
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+@pytest.mark.parametrize(("make", "shape"), [pytest.param(m, (2, *s[1:]), id=i)
+                                             for i, m, s in LAYER_CASES + MODEL_CASES if i in BATCH2])
+def test_rules_match_library_batch2(tool: str, make: Callable[[], nn.Module], shape: Shape) -> None:
+    test_rules_match_library(tool, make, shape)
+
+
+def test_thop_softmax_without_dim_raises() -> None:
+    """Why the thop rule gives 0 for Softmax(dim=None): thop itself cannot count it."""
+    thop = _library("thop")
+    model = nn.Sequential(nn.Softmax())
+    with _quiet(), pytest.raises(TypeError):
+        thop.profile(model, inputs=(torch.randn(1, 10),), verbose=False)
+    module = model[0]
+    cost = REGISTRY["Softmax"].cost(module, (1, 10), (1, 10))  # type: ignore[misc]
+    assert count("thop", "Softmax", module, (1, 10), (1, 10), cost) == 0
+
+
+# ------------------------------------------------------------ always ----
+
+
+def test_every_registry_layer_has_a_rule_per_tool() -> None:
+    layers = {name for name, spec in REGISTRY.items() if spec.cost is not None}
+    for tool, spec in COUNTERS.items():
+        assert set(spec.rules) == layers, tool
+        assert spec.version
+        assert spec.unit
+        assert spec.per_mac in (1, 2)
+    assert tuple(COUNTERS) == TOOLS
+
+
+def test_layer_cases_cover_the_registry() -> None:
+    seen: set[str] = set()
+    with torch.device("meta"):
+        for _, make, _ in LAYER_CASES + MODEL_CASES:
+            seen |= {type(m).__name__ for m in make().modules() if _is_row(m)}
+    assert seen == {name for name, spec in REGISTRY.items() if spec.cost is not None}
+
+
+def test_unknown_tool() -> None:
+    with pytest.raises(KeyError, match="unknown counter 'deepspeed'"):
+        count("deepspeed", "Conv2d", None, (1, 3, 8, 8), (1, 8, 8, 8), REGISTRY["Identity"].cost(None, (1,), (1,)))  # type: ignore[misc]
+
+
+def test_the_module_does_not_import_torch() -> None:
+    import ast
+    from pathlib import Path
+
+    import cnn_cost.counters
+
+    tree = ast.parse(Path(cnn_cost.counters.__file__).read_text(encoding="utf-8"))
+    names = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+             for alias in node.names}
+    names |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert "torch" not in names
+
+
+# The CIFAR net (design doc, section 1) on 3x32x32, per row and in total, as each library reported it,
+# measured with torch 2.13.0 on CPU, eval mode, batch 1. Rows: 0 Conv2d, 1 ReLU, 2 MaxPool2d, 3 Conv2d,
+# 4 ReLU, 5 MaxPool2d, 6 Flatten, 7 Linear, 8 ReLU, 9 Linear.
+CIFAR_EXPECTED: dict[str, tuple[tuple[int, ...], int]] = {
+    # thop 0.1.1.post2209072238: profile(..., ret_layer_info=True), total 6,128,896.0
+    "thop": ((884_736, 0, 0, 4_718_592, 0, 0, 0, 524_288, 0, 1_280), 6_128_896),
+    # ptflops 0.7.5, backend pytorch: per-layer print (module hooks: 917,504 / 32,768 / 32,768 /
+    # 4,734,976 / 16,384 / 16,384 / 0 / 524,416 / 128 / 1,290, total 6,276,618 with
+    # count_functional=False) plus its patched F.relu and F.max_pool2d, which count the same again
+    # (98,432) and which ptflops adds to the total only: 6,375,050
+    "ptflops": ((917_504, 65_536, 65_536, 4_734_976, 32_768, 32_768, 0, 524_416, 256, 1_290), 6_375_050),
+    # fvcore 0.1.5.post20221221: FlopCountAnalysis.by_module(), total 6,128,896
+    "fvcore": ((884_736, 0, 0, 4_718_592, 0, 0, 0, 524_288, 0, 1_280), 6_128_896),
+    # torchinfo 1.8.0: summary_list[i].macs, total_mult_adds 6,178,186
+    "torchinfo": ((917_504, 0, 0, 4_734_976, 0, 0, 0, 524_416, 0, 1_290), 6_178_186),
+    # torch 2.13.0 FlopCounterMode: get_flop_counts() per module, get_total_flops() 12,257,792
+    "torch": ((1_769_472, 0, 0, 9_437_184, 0, 0, 0, 1_048_576, 0, 2_560), 12_257_792),
+}
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_cifar_net_constants(tool: str) -> None:
+    rows, total = CIFAR_EXPECTED[tool]
+    with torch.device("meta"):
+        model = cifar_net()
+    shapes: list[tuple[str, nn.Module, Shape, Shape]] = []
+    x: Shape = (1, 3, 32, 32)
+    for module in model:
+        y = tuple(module(torch.empty(x, device="meta")).shape)
+        shapes.append((type(module).__name__, module, x, y))
+        x = y
+    got = tuple(count(tool, k, m, xi, yo, REGISTRY[k].cost(m, xi, yo)) for k, m, xi, yo in shapes)  # type: ignore[misc]
+    assert got == rows
+    assert sum(got) == total
