@@ -7,6 +7,7 @@ read with `ast.parse` and folded by hand, under limits, into `Call` trees.
 from __future__ import annotations
 
 import ast
+import bisect
 import difflib
 import re
 from collections.abc import Iterable
@@ -28,14 +29,18 @@ MAX_SEQUENCE = 10_000
 MAX_LAYERS = 10_000
 MAX_STRING = 200
 MAX_DIMS = 6
+MAX_VALUES = 100_000  # literal values in one expression, after list repetition
 
-BLOCK_KEYS = ("id", "title", "input", "model", "layers", "dtype", "flops", "columns", "xfail", "expect")
+_DIGITS_RE = re.compile(r"^[0-9]+$")
+
+BLOCK_KEYS = ("id", "title", "input", "model", "layers", "dtype", "flops", "columns", "as", "xfail", "expect")
+COUNTER_NAMES = ("thop", "ptflops", "fvcore", "torchinfo", "torch")
 DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
 CONVENTIONS = ("2mac", "mac", "detailed")
 COLUMNS = ("layer", "type", "output", "params", "macs", "flops", "formula", "params_share", "flops_share")
 DEFAULT_COLUMNS = ("layer", "type", "output", "params", "macs", "flops", "formula")
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_SHAPE_RE = re.compile(r"^\s*\d+(\s*[x×]\s*\d+)*\s*$")
+_SHAPE_RE = re.compile(r"^\s*[0-9]+(\s*[x×]\s*[0-9]+)*\s*$")
 
 Value = Union[int, float, bool, None, str, tuple["Value", ...], "Call"]
 
@@ -50,14 +55,30 @@ class Call:
     line: int
     column: int
     module: str | None = None  # set for a model imported from a configured module
+    # (line, column) of each keyword argument, in the order of `kwargs`
+    kwarg_at: tuple[tuple[int, int], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def qualified(self) -> str:
         return f"{self.module}.{self.name}" if self.module else self.name
 
     def count_layers(self) -> int:
-        nested = [v for v in self.args if isinstance(v, Call)]
-        return 1 + sum(c.count_layers() for c in nested)
+        """This call and every layer call among its arguments, counted through repetitions.
+
+        Memoised per object: `[nn.Sequential(...)] * 100` shares one object a hundred times.
+        """
+        cached = self.__dict__.get("_layer_count")
+        if cached is None:
+            cached = 1 + sum(v.count_layers() for v in self.args if isinstance(v, Call))
+            object.__setattr__(self, "_layer_count", cached)
+        return cached  # type: ignore[no-any-return]
+
+    def keyword_at(self, key: str) -> tuple[int, int]:
+        """(line, column) of keyword argument `key`, or of the call when unknown."""
+        for (name, _), where in zip(self.kwargs, self.kwarg_at, strict=False):
+            if name == key:
+                return where
+        return self.line, self.column
 
 
 @dataclass(frozen=True)
@@ -75,6 +96,7 @@ class Block:
     dtype: str = "float32"
     flops: str | None = None
     columns: tuple[str, ...] = DEFAULT_COLUMNS
+    counters: tuple[str, ...] = ()  # `as:`: counting libraries to show a column for
     xfail: bool = False
     expect: tuple[Claim, ...] = field(default_factory=tuple)
 
@@ -87,24 +109,67 @@ class Block:
 
 
 class _Where:
-    """Map YAML marks (0-based, relative to the body) to Markdown lines (1-based)."""
+    """Map YAML marks (0-based, relative to the body) to Markdown lines (1-based).
+
+    Lines are counted from the mark's character index, at "\n" only: YAML also breaks lines at
+    U+0085, U+2028 and U+2029, Markdown (and an editor's line numbers) do not.
+    """
 
     def __init__(self, body: str, first_line: int) -> None:
         self.lines = body.split("\n")
         self.first_line = first_line
+        self.starts = [0] + [m.end() for m in re.finditer("\n", body)]
+
+    def row(self, mark: yaml.Mark | None) -> int:
+        """0-based line of a mark in the body."""
+        return bisect.bisect_right(self.starts, mark.index) - 1 if mark else 0
 
     def line(self, mark: yaml.Mark | None) -> int:
-        return self.first_line + (mark.line if mark else 0)
+        return self.first_line + self.row(mark)
 
     def column(self, mark: yaml.Mark | None) -> int:
-        return (mark.column if mark else 0) + 1
+        return (mark.index - self.starts[self.row(mark)] if mark else 0) + 1
+
+    def at(self, node: yaml.Node) -> tuple[int, int]:
+        """(line, column) of a node's start."""
+        return self.line(node.start_mark), self.column(node.start_mark)
+
+    def position(self, index: int) -> tuple[int, int]:
+        """(line, column) of a character index into the body."""
+        row = bisect.bisect_right(self.starts, index) - 1
+        return self.first_line + row, index - self.starts[row] + 1
 
 
-def _check_events(body: str, where: _Where) -> None:
+class _Replay(yaml.composer.Composer, yaml.resolver.Resolver):
+    """A composer fed with events already parsed (and checked): the body is scanned once."""
+
+    def __init__(self, events: list[yaml.Event]) -> None:
+        yaml.composer.Composer.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
+        self.events = events
+        self.position = 0
+
+    def check_event(self, *choices: type) -> bool:
+        if self.position >= len(self.events):
+            return False
+        return not choices or isinstance(self.events[self.position], choices)
+
+    def peek_event(self) -> yaml.Event:
+        return self.events[self.position]
+
+    def get_event(self) -> yaml.Event:
+        event = self.events[self.position]
+        self.position += 1
+        return event
+
+
+def _check_events(body: str, where: _Where) -> list[yaml.Event]:
     """Reject anchors, aliases, tags and deep nesting before anything is composed."""
     depth = 0
+    events: list[yaml.Event] = []
     try:
         for event in yaml.parse(body, Loader=yaml.SafeLoader):
+            events.append(event)
             mark = event.start_mark
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 raise CnnCostError(
@@ -112,7 +177,10 @@ def _check_events(body: str, where: _Where) -> None:
                     where.line(mark), where.column(mark),
                 )
             tag = getattr(event, "tag", None)
-            if tag and not getattr(event, "implicit", (True,))[0] and tag != "!":
+            implicit = getattr(event, "implicit", True)
+            # scalars carry (plain, quoted) flags; collection starts carry one bool
+            plain = implicit[0] if isinstance(implicit, tuple) else bool(implicit)
+            if tag and not plain and tag != "!":
                 raise CnnCostError(
                     f"YAML tags such as {tag!r} are not allowed in a cnn-cost block",
                     where.line(mark), where.column(mark),
@@ -127,17 +195,24 @@ def _check_events(body: str, where: _Where) -> None:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
         raise CnnCostError(f"invalid YAML: {problem}", where.line(mark), where.column(mark)) from None
+    except yaml.reader.ReaderError as exc:
+        line, column = where.position(exc.position)
+        raise CnnCostError(
+            f"invalid YAML: character {exc.character!r} is not allowed ({exc.reason})", line, column
+        ) from None
     except yaml.YAMLError as exc:
-        raise CnnCostError(f"invalid YAML: {exc}", where.first_line) from None
+        raise CnnCostError(f"invalid YAML: {str(exc)[:200]}", where.first_line) from None
+    return events
 
 
 def _compose(body: str, where: _Where) -> yaml.MappingNode:
-    _check_events(body, where)
+    events = _check_events(body, where)
     try:
-        node = yaml.compose(body, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:  # pragma: no cover - caught by _check_events
-        mark = exc.problem_mark
-        raise CnnCostError(f"invalid YAML: {exc.problem}", where.line(mark), where.column(mark)) from None
+        node = _Replay(events).get_single_node()
+    except yaml.MarkedYAMLError as exc:  # a second document
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise CnnCostError(f"invalid YAML: {problem}", where.line(mark), where.column(mark)) from None
     if node is None:
         raise CnnCostError("empty cnn-cost block: it needs `model:` or `layers:`", where.first_line)
     if not isinstance(node, yaml.MappingNode):
@@ -153,9 +228,9 @@ def _pairs(node: yaml.MappingNode, where: _Where, what: str) -> list[tuple[yaml.
     out = []
     for key, value in node.value:
         if not isinstance(key, yaml.ScalarNode):
-            raise CnnCostError(f"{what}: keys must be plain names", where.line(key.start_mark))
+            raise CnnCostError(f"{what}: keys must be plain names", *where.at(key))
         if key.value in seen:
-            raise CnnCostError(f"{what}: duplicate key {key.value!r}", where.line(key.start_mark))
+            raise CnnCostError(f"{what}: duplicate key {key.value[:40]!r}", *where.at(key))
         seen.add(key.value)
         out.append((key, value))
     return out
@@ -163,7 +238,7 @@ def _pairs(node: yaml.MappingNode, where: _Where, what: str) -> list[tuple[yaml.
 
 def _scalar(node: yaml.Node, where: _Where, what: str) -> str:
     if not isinstance(node, yaml.ScalarNode):
-        raise CnnCostError(f"`{what}` must be a single value", where.line(node.start_mark))
+        raise CnnCostError(f"`{what}` must be a single value", *where.at(node))
     return str(node.value)
 
 
@@ -188,6 +263,7 @@ class _Source:
     column: int  # 1-based column of the text's first character
     indent_rest: bool  # True: later lines keep their own columns (raw slice)
     indent: int = 0  # for block scalars: indentation removed from every line
+    fallback: _Source | None = None  # YAML's folded value, tried when the raw text is not Python
 
     def locate(self, node: ast.AST) -> tuple[int, int]:
         lineno = getattr(node, "lineno", 1)
@@ -205,12 +281,27 @@ def _expression_source(node: yaml.Node, body: str, where: _Where, what: str) -> 
         )
     start, end = node.start_mark, node.end_mark
     if node.style in ("|", ">"):
-        lines = body.split("\n")[start.line + 1 :]
+        # the raw lines, dedented: line numbers survive folding, leading blank lines and chomping
+        last = where.row(end)
+        lines = where.lines[where.row(start) + 1 : last + (1 if end.index > where.starts[last] else 0)]
         indent = next((len(s) - len(s.lstrip(" ")) for s in lines if s.strip()), 0)
-        return _Source(node.value, where.line(start) + 1, indent + 1, indent_rest=False, indent=indent)
+        raw = "\n".join(s[indent:] for s in lines)
+        folded = _Source(node.value.strip("\n"), where.line(start) + 1, indent + 1, indent_rest=False,
+                         indent=indent)
+        return _Source(raw, where.line(start) + 1, indent + 1, indent_rest=False, indent=indent,
+                       fallback=folded)
     if node.style in ("'", '"'):
-        return _Source(node.value, where.line(start), start.column + 2, indent_rest=False)
-    return _Source(body[start.index : end.index], where.line(start), start.column + 1, indent_rest=True)
+        folded = _Source(node.value, where.line(start), where.column(start) + 1, indent_rest=False)
+        inner = body[start.index + 1 : end.index - 1]
+        if "\n" in inner and "\\" not in inner and "''" not in inner:
+            # a quoted scalar over several lines: parse the raw text so lines and columns are right
+            # (escapes, \\ or a doubled '', mean something else in Python: then YAML's value)
+            return _Source(inner, where.line(start), where.column(start) + 1, indent_rest=True,
+                           fallback=folded)
+        return folded
+    folded = _Source(node.value, where.line(start), where.column(start), indent_rest=False)
+    return _Source(body[start.index : end.index], where.line(start), where.column(start), indent_rest=True,
+                   fallback=folded)
 
 
 class _ExprParser:
@@ -220,6 +311,9 @@ class _ExprParser:
         self.src = src
         self.imports = imports
         self.layers = 0
+        self.nodes = 0
+        self._weights: dict[int, int] = {}
+        self._keep: list[object] = []  # keeps memoised objects alive, so their ids stay theirs
 
     def fail(self, message: str, node: ast.AST) -> CnnCostError:
         line, column = self.src.locate(node)
@@ -240,8 +334,14 @@ class _ExprParser:
                 self.src.line, self.src.column,
             )
         try:
-            tree = ast.parse(text.strip("\n") if not self.src.indent_rest else text, mode="eval")
+            tree = ast.parse(text, mode="eval")
         except SyntaxError as exc:
+            if self.src.fallback is not None:
+                raw, self.src = self.src, self.src.fallback
+                try:
+                    return self.parse()
+                except CnnCostError:
+                    self.src = raw  # report the error as the author wrote it
             lineno = exc.lineno or 1
             col = (exc.offset or 1) - 1
             fake = ast.Constant(value=None, lineno=lineno, col_offset=col)
@@ -250,12 +350,6 @@ class _ExprParser:
             raise CnnCostError(
                 f"invalid layer expression: {type(exc).__name__}", self.src.line, self.src.column
             ) from None
-        count = sum(1 for _ in ast.walk(tree))
-        if count > MAX_AST_NODES:
-            raise CnnCostError(
-                f"layer expression too large ({count} syntax nodes, at most {MAX_AST_NODES})",
-                self.src.line, self.src.column,
-            )
         return tree.body
 
     def top(self) -> Call:
@@ -302,6 +396,11 @@ class _ExprParser:
     def value(self, node: ast.expr, depth: int) -> Value:
         if depth > MAX_EXPR_DEPTH:
             raise self.fail("layer expression nested too deeply", node)
+        self.nodes += 1
+        if self.nodes > MAX_AST_NODES:
+            raise CnnCostError(
+                f"layer expression too large (more than {MAX_AST_NODES} syntax nodes)", self.src.line, self.src.column
+            )
         if isinstance(node, ast.Constant):
             v = node.value
             if v is None or isinstance(v, (bool, int, float)):
@@ -320,7 +419,10 @@ class _ExprParser:
                     raise self.fail("`*` unpacking is only allowed in a call's arguments", elt)
                 items.append(self.value(elt, depth + 1))
             return tuple(items)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        if isinstance(node, ast.UnaryOp) and not isinstance(node.op, (ast.USub, ast.UAdd)):
+            symbol = "not" if isinstance(node.op, ast.Not) else "~"
+            raise self.fail(f"operator {symbol!r} is not allowed (use + - * / // **)", node)
+        if isinstance(node, ast.UnaryOp):
             operand = self.value(node.operand, depth + 1)
             if not _is_number(operand):
                 raise self.fail("unary minus applies to numbers only", node)
@@ -362,15 +464,19 @@ class _ExprParser:
         op = node.op
         if isinstance(op, ast.Mult) and isinstance(left, tuple) != isinstance(right, tuple):
             seq, times = (left, right) if isinstance(left, tuple) else (right, left)
-            if not isinstance(times, int) or isinstance(times, bool):
+            if not isinstance(seq, tuple) or not isinstance(times, int) or isinstance(times, bool):
                 raise self.fail("a list can only be repeated by an integer", node)
-            if len(seq) * max(times, 0) > MAX_SEQUENCE:
+            times = max(times, 0)
+            if len(seq) * times > MAX_SEQUENCE:
                 raise self.fail(f"list repetition gives more than {MAX_SEQUENCE} items", node)
-            return tuple(seq) * times  # type: ignore[operator]
+            self.check_size(self.weight(seq) * times, self.layer_count(seq) * times, node)
+            return self.remember(seq * times)
         if isinstance(op, ast.Add) and isinstance(left, tuple) and isinstance(right, tuple):
             if len(left) + len(right) > MAX_SEQUENCE:
                 raise self.fail(f"list gives more than {MAX_SEQUENCE} items", node)
-            return left + right
+            self.check_size(self.weight(left) + self.weight(right),
+                            self.layer_count(left) + self.layer_count(right), node)
+            return self.remember(left + right)
         if not (_is_number(left) and _is_number(right)):
             raise self.fail("arithmetic applies to numbers only", node)
         a, b = left, right
@@ -395,15 +501,49 @@ class _ExprParser:
             raise self.fail("number is too large", node) from None
         return self.bounded(result, node)
 
+    # sizes ---------------------------------------------------------------
+
+    def remember(self, value: tuple[Value, ...]) -> tuple[Value, ...]:
+        self.weight(value)
+        return value
+
+    def weight(self, value: Value) -> int:
+        """How many values a value holds, counting shared parts as often as they occur."""
+        if isinstance(value, tuple):
+            items: Iterable[Value] = value
+        elif isinstance(value, Call):
+            items = value.args + tuple(v for _, v in value.kwargs)
+        else:
+            return 1
+        if id(value) in self._weights:
+            return self._weights[id(value)]
+        total = 1 + sum(self.weight(v) for v in items)
+        self._weights[id(value)] = total
+        self._keep.append(value)
+        return total
+
+    @staticmethod
+    def layer_count(seq: tuple[Value, ...]) -> int:
+        return sum(v.count_layers() for v in seq if isinstance(v, Call))
+
+    def check_size(self, values: int, layers: int, node: ast.AST) -> None:
+        if layers > MAX_LAYERS:
+            raise self.fail(f"more than {MAX_LAYERS} layers in one block", node)
+        if values > MAX_VALUES:
+            raise self.fail(f"list repetition gives more than {MAX_VALUES} values in all", node)
+
     def power(self, a: float, b: float, node: ast.AST) -> float:
-        if isinstance(b, float) or b < 0:
+        if isinstance(a, float) or isinstance(b, float) or b < 0:
             if abs(a) > MAX_INT or abs(b) > 64:
                 raise self.fail("power too large", node)
-            result = float(a) ** b
+            result = float(a) ** b  # at most (2**40)**64: an OverflowError, never a long computation
             if isinstance(result, complex):
                 raise self.fail("power gives a complex number", node)
             return result
-        if b > 64 or (abs(a) > 1 and abs(a).bit_length() * b > 41):  # type: ignore[union-attr]
+        if abs(a) <= 1:  # 0, 1 or -1: exponentiation by squaring of a one-word number
+            return a**b
+        # |a| >= 2**(bit_length - 1): this keeps the result below 2**41 before computing it
+        if b > 64 or (abs(a).bit_length() - 1) * b > 40:
             raise self.fail("power too large (results are limited to 2**40)", node)
         return a**b
 
@@ -422,17 +562,20 @@ class _ExprParser:
             else:
                 args.append(self.value(arg, depth + 1))
         kwargs: list[tuple[str, Value]] = []
+        kwarg_at: list[tuple[int, int]] = []
         for kw in node.keywords:
             if kw.arg is None:
-                raise self.fail("`**` unpacking is not allowed", kw.value)
+                raise self.fail("`**` unpacking is not allowed", kw)
             if kw.arg.startswith("_") or kw.arg in ("device", "dtype"):
-                raise self.fail(f"keyword {kw.arg!r} is not allowed", kw.value)
+                raise self.fail(f"keyword {kw.arg!r} is not allowed", kw)
             kwargs.append((kw.arg, self.value(kw.value, depth + 1)))
-        total = sum(v.count_layers() for v in args if isinstance(v, Call))
-        if total > MAX_LAYERS:
+            kwarg_at.append(self.src.locate(kw))
+        if self.layer_count(tuple(args)) >= MAX_LAYERS:  # with this call, more than MAX_LAYERS
             raise self.fail(f"more than {MAX_LAYERS} layers in one block", node)
         line, column = self.src.locate(node)
-        return Call(name, tuple(args), tuple(kwargs), line, column, module)
+        call = Call(name, tuple(args), tuple(kwargs), line, column, module, tuple(kwarg_at))
+        self.weight(call)
+        return call
 
 
 def _is_number(v: object) -> bool:
@@ -452,7 +595,7 @@ def parse_shape(text: str) -> tuple[int, ...] | None:
     text = text.strip()
     if text.startswith("[") and text.endswith("]"):
         inner = [p.strip() for p in text[1:-1].split(",") if p.strip()]
-        if inner and all(p.isdigit() for p in inner):
+        if inner and all(_DIGITS_RE.match(p) for p in inner):
             return tuple(int(p) for p in inner)
         return None
     if _SHAPE_RE.match(text):
@@ -464,8 +607,8 @@ def _input(node: yaml.Node, where: _Where) -> tuple[tuple[int, ...], bool]:
     if isinstance(node, yaml.SequenceNode):
         dims = []
         for item in node.value:
-            if not isinstance(item, yaml.ScalarNode) or not item.value.isdigit():
-                raise CnnCostError("`input` dimensions must be positive integers", where.line(item.start_mark))
+            if not isinstance(item, yaml.ScalarNode) or not _DIGITS_RE.match(item.value):
+                raise CnnCostError("`input` dimensions must be positive integers", *where.at(item))
             dims.append(int(item.value))
         shape, has_batch = tuple(dims), True
     else:
@@ -474,19 +617,19 @@ def _input(node: yaml.Node, where: _Where) -> tuple[tuple[int, ...], bool]:
         if parsed is None:
             raise CnnCostError(
                 f"`input` must be a shape such as `3x32x32` or `[1, 3, 32, 32]`, not {text[:40]!r}",
-                where.line(node.start_mark),
+                *where.at(node),
             )
         shape, has_batch = parsed, text.strip().startswith("[")
     if not shape or len(shape) > MAX_DIMS or any(d < 1 or d > MAX_INT for d in shape):
         raise CnnCostError(
             f"`input` needs 1 to {MAX_DIMS} dimensions, each at least 1 and at most 2**40",
-            where.line(node.start_mark),
+            *where.at(node),
         )
     numel = 1
     for d in shape:
         numel *= d
     if numel > MAX_INT:
-        raise CnnCostError("`input` has more than 2**40 elements", where.line(node.start_mark))
+        raise CnnCostError("`input` has more than 2**40 elements", *where.at(node))
     return shape, has_batch
 
 
@@ -509,14 +652,14 @@ def parse_block(body: str, first_line: int = 1, imports: Iterable[str] = ()) -> 
         keys[name] = key
         if name not in BLOCK_KEYS:
             raise CnnCostError(
-                f"unknown key {name!r}{_suggest(name, BLOCK_KEYS)}; allowed keys: {', '.join(BLOCK_KEYS)}",
+                f"unknown key {name[:40]!r}{_suggest(name, BLOCK_KEYS)}; allowed keys: {', '.join(BLOCK_KEYS)}",
                 where.line(key.start_mark), where.column(key.start_mark),
             )
         if name == "id":
             text = _scalar(value, where, "id")
             if not _ID_RE.match(text):
                 raise CnnCostError(
-                    f"`id` {text[:40]!r} may hold only letters, digits, '-' and '_'", where.line(value.start_mark)
+                    f"`id` {text[:40]!r} may hold only letters, digits, '-' and '_'", *where.at(value)
                 )
             fields["id"] = text
         elif name == "title":
@@ -531,32 +674,35 @@ def parse_block(body: str, first_line: int = 1, imports: Iterable[str] = ()) -> 
             text = _scalar(value, where, "dtype")
             if text not in DTYPES:
                 raise CnnCostError(
-                    f"unknown dtype {text!r}{_suggest(text, DTYPES)}; allowed: {', '.join(DTYPES)}",
-                    where.line(value.start_mark),
+                    f"unknown dtype {text[:40]!r}{_suggest(text, DTYPES)}; allowed: {', '.join(DTYPES)}",
+                    *where.at(value),
                 )
             fields["dtype"] = text
         elif name == "flops":
             text = _scalar(value, where, "flops")
             if text not in CONVENTIONS:
                 raise CnnCostError(
-                    f"unknown FLOPs convention {text!r}; allowed: {', '.join(CONVENTIONS)}",
-                    where.line(value.start_mark),
+                    f"unknown FLOPs convention {text[:40]!r}; allowed: {', '.join(CONVENTIONS)}",
+                    *where.at(value),
                 )
             fields["flops"] = text
         elif name == "columns":
             fields["columns"] = _columns(value, where)
+        elif name == "as":
+            fields["counters"] = _counters(value, where)
         elif name == "xfail":
             text = _scalar(value, where, "xfail").lower()
             if text not in ("true", "false"):
-                raise CnnCostError("`xfail` must be true or false", where.line(value.start_mark))
+                raise CnnCostError("`xfail` must be true or false", *where.at(value))
             fields["xfail"] = text == "true"
         elif name == "expect":
             fields["expect"] = _expect(value, where)
     if ("model" in fields) == ("layers" in fields):
-        raise CnnCostError(
-            "a cnn-cost block needs exactly one of `model:` and `layers:`",
-            where.line(keys["layers"].start_mark) if "layers" in fields and "model" in fields else first_line,
-        )
+        if "model" in fields:  # both: point at the second of the two
+            second = max(keys["model"], keys["layers"], key=lambda k: k.start_mark.index)
+            raise CnnCostError("a cnn-cost block needs exactly one of `model:` and `layers:`, not both",
+                               *where.at(second))
+        raise CnnCostError("a cnn-cost block needs exactly one of `model:` and `layers:`", first_line)
     return Block(source=body, line=first_line, **fields)  # type: ignore[arg-type]
 
 
@@ -564,7 +710,7 @@ def _layers(node: yaml.Node, body: str, where: _Where, imports: tuple[str, ...])
     if not isinstance(node, yaml.MappingNode):
         raise CnnCostError(
             "`layers` must be a mapping of name to layer, e.g. `conv1: Conv2d(3, 32, 3)`",
-            where.line(node.start_mark),
+            *where.at(node),
         )
     out = []
     count = 0
@@ -572,38 +718,53 @@ def _layers(node: yaml.Node, body: str, where: _Where, imports: tuple[str, ...])
         name = key.value
         if not re.match(r"^[A-Za-z0-9_-]{1,64}$", name):
             raise CnnCostError(
-                f"layer name {name[:40]!r} may hold only letters, digits, '-' and '_'", where.line(key.start_mark)
+                f"layer name {name[:40]!r} may hold only letters, digits, '-' and '_'", *where.at(key)
             )
         call = _ExprParser(_expression_source(value, body, where, name), imports).top()
         count += call.count_layers()
         if count > MAX_LAYERS:
-            raise CnnCostError(f"more than {MAX_LAYERS} layers in one block", where.line(key.start_mark))
+            raise CnnCostError(f"more than {MAX_LAYERS} layers in one block", *where.at(key))
         out.append((name, call))
     if not out:
-        raise CnnCostError("`layers` is empty", where.line(node.start_mark))
+        raise CnnCostError("`layers` is empty", *where.at(node))
     return tuple(out)
 
 
 def _columns(node: yaml.Node, where: _Where) -> tuple[str, ...]:
     if isinstance(node, yaml.SequenceNode):
-        items = [_scalar(v, where, "columns") for v in node.value]
+        items = [(_scalar(v, where, "columns"), v) for v in node.value]
     else:
-        items = [p.strip() for p in _scalar(node, where, "columns").split(",")]
-    for item in items:
+        items = [(p.strip(), node) for p in _scalar(node, where, "columns").split(",")]
+    for item, at in items:
         if item not in COLUMNS:
             raise CnnCostError(
-                f"unknown column {item!r}{_suggest(item, COLUMNS)}; allowed: {', '.join(COLUMNS)}",
-                where.line(node.start_mark),
+                f"unknown column {item[:40]!r}{_suggest(item, COLUMNS)}; allowed: {', '.join(COLUMNS)}",
+                *where.at(at),
             )
     if not items:
-        raise CnnCostError("`columns` is empty", where.line(node.start_mark))
-    return tuple(items)
+        raise CnnCostError("`columns` is empty", *where.at(node))
+    return tuple(item for item, _ in items)
+
+
+def _counters(node: yaml.Node, where: _Where) -> tuple[str, ...]:
+    if isinstance(node, yaml.SequenceNode):
+        items = [_scalar(v, where, "as") for v in node.value]
+    else:
+        items = [p.strip() for p in _scalar(node, where, "as").split(",")]
+    for item in items:
+        if item not in COUNTER_NAMES:
+            raise CnnCostError(
+                f"unknown counting library {item!r}{_suggest(item, COUNTER_NAMES)}; "
+                f"allowed: {', '.join(COUNTER_NAMES)}",
+                where.line(node.start_mark),
+            )
+    return tuple(dict.fromkeys(items))
 
 
 def _expect(node: yaml.Node, where: _Where) -> tuple[Claim, ...]:
     if not isinstance(node, yaml.MappingNode):
         raise CnnCostError(
-            "`expect` must map paths to values, e.g. `params: 545,098`", where.line(node.start_mark)
+            "`expect` must map paths to values, e.g. `params: 545,098`", *where.at(node)
         )
     claims = []
     for key, value in _pairs(node, where, "expect"):

@@ -8,6 +8,7 @@ a miss, and is rewritten.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -124,6 +125,8 @@ class Cache:
     def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
         self.directory = Path(directory) if directory else None
         self.memory: dict[str, Entry] = {}
+        self.views: dict[str, tuple[str | None, str]] = {}
+        self.view_results: dict[str, str] = {}
         self.hits = self.misses = 0
 
     def get(self, k: str) -> Entry | None:
@@ -141,6 +144,33 @@ class Cache:
     def put(self, k: str, entry: Entry) -> None:
         self.memory[k] = entry
         self._store(k, entry)
+
+    def get_view(self, k: str) -> tuple[str | None, str] | None:
+        """(block id, HTML) of a block that rendered without problems, or None."""
+        if k in self.views:
+            return self.views[k]
+        path = self._view_path(k)
+        if path is None or not path.is_file():
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != k:
+                raise ValueError("stale entry")
+            block_id = data["id"]
+            view = (None if block_id is None else _str(block_id), _str(data["html"]), _str(data["result"]))
+        except (OSError, ValueError, KeyError, TypeError, RecursionError, json.JSONDecodeError):
+            return None
+        self.views[k] = view[:2]
+        self.view_results[k] = view[2]
+        return view[:2]
+
+    def put_view(self, k: str, block_id: str | None, html: str, result_key: str) -> None:
+        self.views[k] = (block_id, html)
+        self.view_results[k] = result_key
+        self._write(self._view_path(k), {"id": block_id, "html": html, "result": result_key, "key": k})
+
+    def _view_path(self, k: str) -> Path | None:
+        return self.directory / "views" / f"{k}.json" if self.directory else None
 
     def _path(self, k: str) -> Path | None:
         return self.directory / f"{k}.json" if self.directory else None
@@ -169,12 +199,24 @@ class Cache:
             payload: dict[str, Any] = {"error": {"message": entry.message, "line": entry.line, "column": entry.column}}
         else:
             payload = {"result": _result_to_json(entry)}
-        payload.update(format=FORMAT, key=k)
+        payload.update(key=k)
+        self._write(path, payload)
+
+    def _write(self, path: Path | None, payload: dict[str, Any]) -> None:
+        if path is None:
+            return
+        payload["format"] = FORMAT
+        tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(payload, fh, sort_keys=True)
             os.replace(tmp, path)
+            tmp = None
         except OSError as exc:
             log.debug("cnn-cost: cannot write cache entry %s (%s)", path, exc)
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)

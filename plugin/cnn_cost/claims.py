@@ -17,10 +17,11 @@ MEMORY_UNITS = {
     "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
 }
 _SEP = ",_\u2009\u202f\u00a0 "
-_NUMBER = r"(?P<num>\d[\d,_\u2009\u202f\u00a0 ]*(?:\.\d+)?|\.\d+)"
+# ASCII digits; thousands separators between groups of three (`545,098`, `545_098`, `545 098`)
+_NUMBER = r"(?P<num>[0-9]+(?:[,_\u2009\u202f\u00a0 ][0-9]{3})*(?:\.[0-9]+)?|\.[0-9]+)"
 _COUNT_RE = re.compile(rf"^(?P<approx>[~≈])?\s*{_NUMBER}\s*(?P<suffix>[KkMGT]?)$")
 _MEMORY_RE = re.compile(rf"^(?P<approx>[~≈])?\s*{_NUMBER}\s*(?P<unit>[KMGT]i?B|B)$")
-_SHAPE_RE = re.compile(r"^\[\s*\d+(\s*,\s*\d+)*\s*,?\s*\]$|^\d+(\s*[x×]\s*\d+)*$")
+_SHAPE_RE = re.compile(r"^\[\s*[0-9]+(\s*,\s*[0-9]+)*\s*,?\s*\]$|^[0-9]+(\s*[x×]\s*[0-9]+)*$")
 
 
 def format_int(n: int) -> str:
@@ -102,7 +103,7 @@ class Claim:
         if self.kind == "memory":
             shown += " B"
         text = f"{self.path}: expected {self.raw}, computed {shown}"
-        if not self.exact or self.kind == "memory":
+        if not self.exact:  # the computed value at the claim's precision, for comparison
             text += f" (= {self.rounded(computed)})"  # type: ignore[arg-type]
         return text
 
@@ -121,7 +122,9 @@ def _decimal(num: str) -> tuple[Decimal, int, int]:
     return value, len(frac), trailing
 
 
-def _interval(value: Decimal, scale: int, decimals: int, trailing: int, approx: bool, exact: bool) -> tuple[Fraction, Fraction]:
+def _interval(
+    value: Decimal, scale: int, decimals: int, trailing: int, approx: bool, exact: bool
+) -> tuple[Fraction, Fraction]:
     centre = Fraction(value) * scale
     if exact:
         return centre, centre
@@ -144,7 +147,7 @@ def parse_claim(path: str, raw: str, line: int | None = None, kind: str | None =
     if kind == "shape":
         if not _SHAPE_RE.match(raw):
             raise CnnCostError(f"{path}: expected a shape such as [1, 10] or 1x10, not {raw!r}", line)
-        dims = tuple(int(p) for p in re.findall(r"\d+", raw))
+        dims = tuple(int(p) for p in re.findall(r"[0-9]+", raw))
         if len(dims) > 8:
             raise CnnCostError(f"{path}: a shape has at most 8 dimensions", line)
         return Claim(path, raw, line, "shape", shape=dims)

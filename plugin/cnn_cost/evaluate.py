@@ -10,6 +10,7 @@ import inspect
 import sys
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 from fractions import Fraction
 from typing import Any
 
@@ -131,6 +132,7 @@ def _wrapped_class(cls: type, how: str) -> type:
     return new
 
 
+@lru_cache(maxsize=None)
 def _signature(cls: type, spec: LayerSpec) -> inspect.Signature:
     if spec.keywords is not None:
         params = [inspect.Parameter(k, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None) for k in spec.keywords]
@@ -184,7 +186,7 @@ class _Builder:
                 raise CnnCostError(
                     f"nn.{call.name} has no argument {key!r}{_suggest(key, allowed)}; its arguments are: "
                     f"{', '.join(allowed)}",
-                    call.line, call.column,
+                    *call.keyword_at(key),
                 )
         try:
             sig.bind(*call.args, **dict(call.kwargs))
@@ -215,11 +217,14 @@ class _Builder:
         if self.site_path and self.site_path not in sys.path:
             sys.path.insert(0, self.site_path)
             added = True
+        writes = sys.dont_write_bytecode
+        sys.dont_write_bytecode = True  # a build writes nothing beside the author's module
         try:
             mod = importlib.import_module(call.module)
         except ImportError as exc:
             raise CnnCostError(f"cannot import {call.module!r}: {exc}", call.line, call.column) from None
         finally:
+            sys.dont_write_bytecode = writes
             if added:
                 sys.path.remove(self.site_path)  # type: ignore[arg-type]
         factory = getattr(mod, call.name, None)

@@ -82,6 +82,7 @@ class Session:
     display_root: str | None = None  # prefix shown before page paths (e.g. "docs")
     problems: list[Problem] = field(default_factory=list)
     blocks_seen: int = 0
+    views_reused: int = 0
     evaluated: int = 0
     eval_seconds: float = 0.0
     current_path: str | None = None
@@ -103,9 +104,19 @@ class Session:
         else:
             log.warning(str(problem))
 
+    def result_key(self, source: str) -> str:
+        return key(source, self.convention, self.imports, self.site_path)
+
+    def view_key(self, src: str) -> str:
+        return key("view\x00" + src, self.convention, self.imports, self.site_path)
+
+    def result_by_key(self, k: str) -> Result | None:
+        entry = self.cache.get(k)
+        return entry if isinstance(entry, Result) else None
+
     def compute(self, block: Block) -> Result:
         """Evaluate a block through the cache; errors are cached too (with lines relative to the block)."""
-        k = key(block.source, self.convention, self.imports, self.site_path)
+        k = self.result_key(block.source)
         entry = self.cache.get(k)
         if entry is None:
             started = time.perf_counter()
@@ -139,6 +150,12 @@ class Session:
         self._other_pages[page_path] = results
         text = target.read_text(encoding="utf-8", errors="replace")
         for first_line, body in scan_fences(text):
+            view = self.cache.get_view(self.view_key(body))
+            if view is not None and view[0]:
+                found = self.result_by_key(self.cache.view_results[self.view_key(body)])
+                if found is not None:
+                    results[view[0]] = found
+                    continue
             try:
                 block = parse_block(body, first_line, self.imports)
                 if block.id:
@@ -157,6 +174,23 @@ class PageState:
     offset: int = 0
     results: dict[str, Result] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
+    pending: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (result key, source), loaded on use
+
+    def result(self, block_id: str) -> Result | None:
+        if block_id not in self.results and block_id in self.pending:
+            k, src = self.pending[block_id]
+            found = self.session.result_by_key(k)
+            if found is None:  # the stored result is gone or damaged: evaluate the block again
+                try:
+                    found = self.session.compute(parse_block(src, 1, self.session.imports))
+                except CnnCostError:
+                    found = None
+            if found is not None:
+                self.results[block_id] = found
+        return self.results.get(block_id)
+
+    def has(self, block_id: str) -> bool:
+        return block_id in self.results or block_id in self.pending or block_id in self.failed
 
 
 def scan_fences(text: str) -> list[tuple[int, str]]:
@@ -280,10 +314,18 @@ def fence_format(src: str, language: str, class_name: str, options: dict[str, st
     session.blocks_seen += 1
     line_text = options.get("cnn_line") if options else None
     first_line = int(line_text) if line_text and line_text.isdigit() else 1
+    view_key = session.view_key(src)
+    view = session.cache.get_view(view_key)
+    if view is not None and not (view[0] and page.has(view[0])):
+        # rendered before without problems: same text, same options, same HTML (no parsing, no torch)
+        if view[0]:
+            page.pending[view[0]] = (session.cache.view_results[view_key], src)
+        session.views_reused += 1
+        return view[1]
     block: Block | None = None
     try:
         block = parse_block(src, first_line, session.imports)
-        if block.id and (block.id in page.results or block.id in page.failed):
+        if block.id and page.has(block.id):
             raise CnnCostError(f"duplicate block id {block.id!r} on this page", first_line)
         result = session.compute(block)
     except CnnCostError as exc:
@@ -325,9 +367,12 @@ def fence_format(src: str, language: str, class_name: str, options: dict[str, st
                 continue
             session.report(page, claim.line, None, text)
             problems.append(str(Problem(session.display(page.path), claim.line, None, message)))
-    return render.block_html(src, block_id=block.id, title=block.title, result=result, columns=block.columns,
+    html = render.block_html(src, block_id=block.id, title=block.title, result=result, columns=block.columns,
                              claims=held if not block.xfail else (), problems=problems,
                              demonstrations=demonstrations)
+    if not problems:
+        session.cache.put_view(view_key, block.id, html, session.result_key(block.source))
+    return html
 
 
 # -------------------------------------------------------------- inline ----
@@ -345,12 +390,13 @@ def _lookup(page: PageState, ref: str) -> tuple[Result, str]:
         results = page.session.other_page(page_path)
         where = f"page {page_path!r}"
     else:
+        page.result(block_id)
         results = page.results
         where = "this page"
     if block_id not in results:
         if block_id in page.failed and not page_path:
             raise CnnCostError(f"block {block_id!r} has a problem (reported at the block)")
-        known = ", ".join(sorted(results)) or "none"
+        known = ", ".join(sorted(set(results) | set(page.pending))) or "none"
         raise CnnCostError(f"no block with id {block_id!r} on {where} (ids: {known})")
     return results[block_id], path
 

@@ -84,7 +84,8 @@ class CnnCostPlugin(BasePlugin[CnnCostConfig]):
         if self.session is not None:
             self.session.problems.clear()
             self.session._other_pages.clear()
-            self.session.blocks_seen = self.session.evaluated = 0
+            self.session.blocks_seen = self.session.evaluated = self.session.views_reused = 0
+            self.session.cache.hits = self.session.cache.misses = 0
             self.session.eval_seconds = 0.0
         self.started = time.perf_counter()
 
@@ -109,9 +110,10 @@ class CnnCostPlugin(BasePlugin[CnnCostConfig]):
             return env
         elapsed = time.perf_counter() - self.started
         log.info(
-            "cnn-cost: %d blocks, %d evaluated (%.2f s), %d from cache; pages rendered in %.2f s",
+            "cnn-cost: %d blocks, %d evaluated (%.2f s), %d from cache, %d reused as rendered; "
+            "pages rendered in %.2f s",
             session.blocks_seen, session.evaluated, session.eval_seconds,
-            session.cache.hits, elapsed,
+            session.cache.hits, session.views_reused, elapsed,
         )
         if session.problems and session.on_error == "fail":
             count = len(session.problems)
