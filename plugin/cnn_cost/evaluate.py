@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import sys
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -125,7 +126,15 @@ def _wrapped_class(cls: type, how: str) -> type:
     else:
 
         def forward(self: Any, x: Any) -> Any:
-            return cls.forward(self, x)[0]  # type: ignore[attr-defined]
+            # A recurrent layer on meta tensors would run step by step (milliseconds per step and layer);
+            # its output shape is known from its input shape, so only that is checked and produced.
+            if x.dim() not in (2, 3) or x.shape[-1] != self.input_size:
+                raise ValueError(
+                    f"{cls.__name__} expects an input of shape (L, {self.input_size}) or "
+                    f"(N, L, {self.input_size}) / (L, N, {self.input_size}), got {list(x.shape)}"
+                )
+            shape = REGISTRY[cls.__name__].cost(self, tuple(x.shape), ()).shape  # type: ignore[misc]
+            return x.new_empty(shape)
 
     new = type(cls.__name__, (cls,), {"forward": forward, "__module__": __name__})
     _WRAPPED[key] = new  # type: ignore[index]
@@ -304,7 +313,8 @@ def evaluate(block: Block, *, imports: tuple[str, ...] = (), convention: str = "
         builder.check(block.model)
     for _, call in block.layers or ():
         builder.check(call)
-    with torch.device("meta"):
+    with torch.device("meta"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         if block.model is not None:
             model = builder.build(block.model)
         else:
@@ -392,7 +402,8 @@ def evaluate(block: Block, *, imports: tuple[str, ...] = (), convention: str = "
         handles.append(module.register_forward_pre_hook(pre_hook))
         handles.append(module.register_forward_hook(post_hook))
     try:
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's advice about real runs does not apply on meta
             out = model(x)
     except Exception as exc:  # torch reports shape mismatches as RuntimeError, ValueError, ...
         culprit, culprit_input = current[-1] if current else (None, shape)
