@@ -11,8 +11,8 @@ import sys
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
 from fractions import Fraction
+from functools import cache
 from typing import Any
 
 from cnn_cost.block import DTYPES, Block, Call, Value
@@ -141,7 +141,7 @@ def _wrapped_class(cls: type, how: str) -> type:
     return new
 
 
-@lru_cache(maxsize=None)
+@cache
 def _signature(cls: type, spec: LayerSpec) -> inspect.Signature:
     if spec.keywords is not None:
         params = [inspect.Parameter(k, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None) for k in spec.keywords]
