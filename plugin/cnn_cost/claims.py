@@ -9,8 +9,9 @@ from fractions import Fraction
 
 from cnn_cost.errors import CnnCostError
 
-TOTAL_METRICS = ("params", "trainable", "buffers", "memory", "macs", "flops", "output")
-LAYER_METRICS = ("params", "macs", "flops", "output")
+COUNTER_METRICS = ("thop", "ptflops", "fvcore", "torchinfo", "torch")  # need `as:` in the block
+TOTAL_METRICS = ("params", "trainable", "buffers", "memory", "macs", "flops", "output", *COUNTER_METRICS)
+LAYER_METRICS = ("params", "macs", "flops", "output", *COUNTER_METRICS)
 SI = {"": 1, "K": 10**3, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 MEMORY_UNITS = {
     "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,

@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 
 from cnn_cost.block import DTYPES, Block, Call, Value
-from cnn_cost.claims import format_shape, split_path
+from cnn_cost.claims import COUNTER_METRICS, format_shape, split_path
 from cnn_cost.counters import count
 from cnn_cost.errors import CnnCostError
 from cnn_cost.layers import REGISTRY, Cost, LayerSpec
@@ -59,6 +59,10 @@ class Result:
     def value(self, path: str) -> int | Shape:
         """The computed value of a claim path (`params`, `conv1.macs`, `output`, ...)."""
         layer, metric = split_path(path)
+        if metric in COUNTER_METRICS and metric not in dict(self.counters):
+            raise CnnCostError(f"{path}: the block needs `as: [{metric}]` to count as {metric} does")
+        if layer is None and metric in COUNTER_METRICS:
+            return dict(self.counters)[metric]
         if layer is None:
             value = getattr(self, metric)
             if value is None:
@@ -77,6 +81,8 @@ class Result:
             if rows[-1].output is None:
                 raise CnnCostError(f"{path}: needs `input:` (only parameters are computed without it)")
             return rows[-1].output
+        if metric in COUNTER_METRICS:
+            return sum(dict(r.counters)[metric] for r in rows)
         values = [getattr(r, metric) for r in rows]
         if any(v is None for v in values):
             raise CnnCostError(f"{path}: needs `input:` (only parameters are computed without it)")
