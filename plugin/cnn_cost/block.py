@@ -12,7 +12,7 @@ import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Any, Union
 
 import yaml
 
@@ -120,14 +120,14 @@ class _Where:
         self.first_line = first_line
         self.starts = [0] + [m.end() for m in re.finditer("\n", body)]
 
-    def row(self, mark: yaml.Mark | None) -> int:
+    def row(self, mark: Any) -> int:
         """0-based line of a mark in the body."""
         return bisect.bisect_right(self.starts, mark.index) - 1 if mark else 0
 
-    def line(self, mark: yaml.Mark | None) -> int:
+    def line(self, mark: Any) -> int:
         return self.first_line + self.row(mark)
 
-    def column(self, mark: yaml.Mark | None) -> int:
+    def column(self, mark: Any) -> int:
         return (mark.index - self.starts[self.row(mark)] if mark else 0) + 1
 
     def at(self, node: yaml.Node) -> tuple[int, int]:
