@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -47,7 +48,7 @@ WARMUP = 10
 MAX_GROWTH = 20 * 2**20  # bytes of RSS allowed to grow after the warm-up
 
 REQUEST_TIMEOUT = 5.0  # seconds per HTTP request
-POLL_INTERVAL = 0.1  # seconds between two polls of the page
+POLL_INTERVAL = 0.05  # seconds between two polls of the page
 SAVE_DEADLINE = 60.0  # seconds for one save to show up in the served page
 STARTUP_DEADLINE = 180.0  # the first build imports PyTorch
 RUN_DEADLINE = 30 * 60.0  # the whole run; normally about 4 minutes
@@ -223,7 +224,10 @@ def server(tmp_path: Path) -> Iterator[Server]:
     (project / "docs" / "index.md").write_text(first.text(), encoding="utf-8")
     port = free_port()
     log = tmp_path / "serve.log"
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONUNBUFFERED": "1"}
+    # mkdocs serve builds into a mkdtemp() directory, removed only on a clean stop: keep it in tmp_path
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONUNBUFFERED": "1", "TMPDIR": str(tmp)}
     with log.open("wb") as out:  # a file, not a pipe: an unread pipe would block the server
         proc = subprocess.Popen(
             [sys.executable, "-m", "mkdocs", "serve", "-a", f"127.0.0.1:{port}"],
@@ -235,12 +239,19 @@ def server(tmp_path: Path) -> Iterator[Server]:
         srv.requests = srv.timeouts = srv.errors = 0  # connection refused while starting is normal
         yield srv
     finally:
-        proc.terminate()
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C (a clean stop, which removes the temporary site), then terminate, then kill."""
+    for signal_it in (lambda: proc.send_signal(signal.SIGINT), proc.terminate, proc.kill):
+        if proc.poll() is not None:
+            return
+        signal_it()
         try:
             proc.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=STOP_TIMEOUT)
+            continue
 
 
 def red_boxes(soup: BeautifulSoup) -> list[str]:

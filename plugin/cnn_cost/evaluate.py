@@ -97,9 +97,15 @@ class _Torch:
     @classmethod
     def get(cls) -> tuple[Any, Any]:
         if cls._mods is None:
+            import gc
+
             import torch
             import torch.nn
 
+            # torch leaves a very large number of long-lived objects: move them out of the
+            # collector's way so that full collections stay cheap and happen (long serve sessions)
+            gc.collect()
+            gc.freeze()
             cls._mods = (torch, torch.nn)
         return cls._mods
 

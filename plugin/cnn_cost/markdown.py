@@ -308,7 +308,25 @@ def fence_validator(language: str, inputs: dict[str, str], options: dict[str, st
 
 def fence_format(src: str, language: str, class_name: str, options: dict[str, str], md: Markdown,
                  **kwargs: Any) -> str:
-    """The superfences formatter for `cnn-cost` blocks."""
+    """The superfences formatter for `cnn-cost` blocks.
+
+    pymdownx swallows any exception that is not its own and shows the block as plain code:
+    an unexpected error is therefore reported as a problem here, never let through.
+    """
+    try:
+        return _fence_format(src, options, md)
+    except CnnCostError:
+        raise
+    except Exception as exc:  # an internal error must not hide a block silently
+        page = page_state(md)
+        line_text = options.get("cnn_line") if options else None
+        line = int(line_text) if line_text and line_text.isdigit() else None
+        message = f"cnn-cost block: internal error ({type(exc).__name__}: {exc}); please report it"
+        page.session.report(page, line, None, message)
+        return render.block_html(src, block_id=None, title=None, result=None, problems=[message])
+
+
+def _fence_format(src: str, options: dict[str, str], md: Markdown) -> str:
     page = page_state(md)
     session = page.session
     session.blocks_seen += 1
@@ -454,9 +472,10 @@ def inline_format(src: str, language: str, class_name: str, md: Markdown) -> str
         src = src[m.end():]
     try:
         shown, tooltip = inline_value(page, src.strip())
-    except CnnCostError as exc:
-        page.session.report(page, line, None, f"`#!cnn {src.strip()}`: {exc.message}")
-        return render.inline_html(f"⚠ {exc.message}", f"#!cnn {src.strip()}", ok=False)
+    except Exception as exc:  # pymdownx would swallow anything else and print the raw code
+        message = exc.message if isinstance(exc, CnnCostError) else f"internal error ({type(exc).__name__}: {exc})"
+        page.session.report(page, line, None, f"`#!cnn {src.strip()}`: {message}")
+        return render.inline_html(f"⚠ {message}", f"#!cnn {src.strip()}", ok=False)
     return render.inline_html(shown, tooltip)
 
 
