@@ -206,3 +206,24 @@ def test_extension_without_plugin_renders_and_raises_on_wrong_number():
     assert "545,098" in html and "<table>" in html
     with pytest.raises(CnnCostError, match=r"<markdown>:14: cnn-cost block 'cifar-net': params: expected 9, computed"):
         plain_markdown().convert(CIFAR.format(params="9"))
+
+
+def test_internal_error_is_reported_not_swallowed(monkeypatch):
+    """pymdownx hides exceptions from formatters: an internal error must still show and count."""
+    from cnn_cost import markdown as cnn_markdown
+    from cnn_cost.markdown import Session
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cnn_markdown, "parse_block", broken)
+    session = Session(on_error="warn")
+    md = markdown.Markdown(
+        extensions=["pymdownx.superfences", "pymdownx.inlinehilite", CnnCostExtension(session)],
+        extension_configs={"pymdownx.superfences": {"custom_fences": [
+            {"name": "cnn-cost", "class": "cnn-cost", "format": fence_format, "validator": fence_validator}]}},
+    )
+    html = md.convert(CIFAR.format(params="545,098"))
+    assert "internal error (RuntimeError: boom)" in html
+    assert len(session.problems) == 1
+    assert session.problems[0].line == 5  # the first line of the block
