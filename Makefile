@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0 numpy
-	$(BIN)/python -m pip install -q -e '.[material,test]'
+	$(BIN)/python -m pip install -q -e '.[material,test,bench]'
 	touch $(STAMP)
 
 site: $(STAMP)  ## build and verify the guide into site/

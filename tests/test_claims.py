@@ -316,8 +316,27 @@ def test_metric_kinds() -> None:
     assert {m: metric_kind(m) for m in TOTAL_METRICS} == {
         "params": "count", "trainable": "count", "buffers": "count", "memory": "memory", "macs": "count",
         "flops": "count", "output": "shape",
+        # what a counting library reports, for blocks with `as:`
+        "thop": "count", "ptflops": "count", "fvcore": "count", "torchinfo": "count", "torch": "count",
     }
-    assert set(LAYER_METRICS) == {"params", "macs", "flops", "output"}
+    assert set(LAYER_METRICS) == {"params", "macs", "flops", "output", "thop", "ptflops", "fvcore", "torchinfo",
+                                  "torch"}
+
+
+def test_counter_claims_need_as() -> None:
+    from cnn_cost.block import parse_block
+    from cnn_cost.errors import CnnCostError
+    from cnn_cost.evaluate import evaluate
+
+    body = "input: [1, 8]\nmodel: nn.Sequential(nn.Linear(8, 4), nn.ReLU())\n"
+    plain = evaluate(parse_block(body))
+    with pytest.raises(CnnCostError, match=r"needs `as: \[thop\]`"):
+        plain.value("thop")
+    counted = evaluate(parse_block(body + "as: [thop, ptflops, torch]\n"))
+    assert counted.value("thop") == 32  # products only
+    assert counted.value("ptflops") == 32 + 4 + 2 * 4  # + bias per output, ReLU counted twice
+    assert counted.value("0.torch") == 64
+    assert parse_claim("ptflops", "44").holds(counted.value("ptflops"))
 
 
 CIFAR = """\
