@@ -11,9 +11,10 @@ from bs4 import BeautifulSoup
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
 
+from cnn_cost.cli import converter
 from cnn_cost.config import CnnCostConfig
 from cnn_cost.errors import CnnCostError
-from cnn_cost.markdown import CnnCostExtension, fence_format, fence_validator, inline_format
+from cnn_cost.markdown import Session
 from conftest import mkdocs, write_site
 
 CIFAR = """
@@ -191,14 +192,8 @@ def test_config_defaults():
 
 
 def plain_markdown() -> markdown.Markdown:
-    return markdown.Markdown(
-        extensions=["pymdownx.superfences", "pymdownx.inlinehilite", CnnCostExtension()],
-        extension_configs={
-            "pymdownx.superfences": {"custom_fences": [
-                {"name": "cnn-cost", "class": "cnn-cost", "format": fence_format, "validator": fence_validator}]},
-            "pymdownx.inlinehilite": {"custom_inline": [{"name": "cnn", "class": "cnn-cost", "format": inline_format}]},
-        },
-    )
+    """The extension as documented for sites without MkDocs plugins (the CLI's converter)."""
+    return converter(Session())
 
 
 def test_extension_without_plugin_renders_and_raises_on_wrong_number():
@@ -211,19 +206,16 @@ def test_extension_without_plugin_renders_and_raises_on_wrong_number():
 def test_internal_error_is_reported_not_swallowed(monkeypatch):
     """pymdownx hides exceptions from formatters: an internal error must still show and count."""
     from cnn_cost import markdown as cnn_markdown
-    from cnn_cost.markdown import Session
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(cnn_markdown, "parse_block", broken)
     session = Session(on_error="warn")
-    md = markdown.Markdown(
-        extensions=["pymdownx.superfences", "pymdownx.inlinehilite", CnnCostExtension(session)],
-        extension_configs={"pymdownx.superfences": {"custom_fences": [
-            {"name": "cnn-cost", "class": "cnn-cost", "format": fence_format, "validator": fence_validator}]}},
-    )
-    html = md.convert(CIFAR.format(params="545,098"))
+    html = converter(session).convert(CIFAR.format(params="545,098"))
     assert "internal error (RuntimeError: boom)" in html
-    assert len(session.problems) == 1
-    assert session.problems[0].line == 5  # the first line of the block
+    first, *references = session.problems
+    assert "internal error (RuntimeError: boom)" in first.message
+    assert first.line == 5  # the first line of the block
+    # the page's two references to the block then fail too, each reported at its own line
+    assert [(p.line, "no block with id 'cifar-net'" in p.message) for p in references] == [(20, True), (20, True)]
