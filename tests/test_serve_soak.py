@@ -28,13 +28,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,16 +37,14 @@ import psutil
 import pytest
 from bs4 import BeautifulSoup
 
+from serving import Server, serve
+
 SAVES = int(os.environ.get("CNN_COST_SOAK_SAVES", "200"))
 WARMUP = 10
 MAX_GROWTH = 20 * 2**20  # bytes of RSS allowed to grow after the warm-up
 
-REQUEST_TIMEOUT = 5.0  # seconds per HTTP request
-POLL_INTERVAL = 0.05  # seconds between two polls of the page
 SAVE_DEADLINE = 60.0  # seconds for one save to show up in the served page
-STARTUP_DEADLINE = 180.0  # the first build imports PyTorch
 RUN_DEADLINE = 30 * 60.0  # the whole run; normally about 4 minutes
-STOP_TIMEOUT = 15.0
 
 MKDOCS_YML = """\
 site_name: Soak
@@ -144,12 +136,6 @@ def plan(n: int) -> list[Save]:
     return saves
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def rss(proc: psutil.Process) -> int:
     """Resident memory of the process and all its children, in bytes."""
     total = proc.memory_info().rss
@@ -159,62 +145,6 @@ def rss(proc: psutil.Process) -> int:
     return int(total)
 
 
-@dataclass
-class Server:
-    proc: subprocess.Popen[bytes]
-    url: str
-    log: Path
-    timeouts: int = 0  # requests that hit REQUEST_TIMEOUT
-    errors: int = 0  # other failed requests (connection refused, 5xx...)
-    requests: int = 0
-    last_error: str = ""
-
-    def alive(self) -> None:
-        if self.proc.poll() is not None:
-            pytest.fail(f"mkdocs serve exited with {self.proc.returncode}; log:\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 40) -> str:
-        text = self.log.read_text(encoding="utf-8", errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
-
-    def get(self) -> str | None:
-        """One GET of the page, or None on a timeout or error (counted)."""
-        self.requests += 1
-        try:
-            with urllib.request.urlopen(self.url, timeout=REQUEST_TIMEOUT) as response:  # noqa: S310 - loopback
-                return str(response.read().decode("utf-8"))
-        except TimeoutError:
-            self.timeouts += 1
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, TimeoutError):
-                self.timeouts += 1
-            else:
-                self.errors += 1
-                self.last_error = repr(exc)
-        except (ConnectionError, OSError) as exc:
-            self.errors += 1
-            self.last_error = repr(exc)
-        return None
-
-    def wait_for(self, marker: str, deadline: float) -> tuple[str, int]:
-        """Poll until the page contains `marker`; returns (html, tries)."""
-        end = time.monotonic() + deadline
-        tries = 0
-        html = None
-        while time.monotonic() < end:
-            self.alive()
-            tries += 1
-            html = self.get()
-            if html is not None and marker in html:
-                return html, tries
-            time.sleep(POLL_INTERVAL)
-        pytest.fail(
-            f"the page did not show {marker!r} within {deadline:.0f} s ({tries} tries, "
-            f"{self.timeouts} timeouts so far); last page: {'none' if html is None else html[-500:]!r}\n"
-            f"server log:\n{self.log_tail()}"
-        )
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     project = tmp_path / "project"
@@ -222,36 +152,8 @@ def server(tmp_path: Path) -> Iterator[Server]:
     (project / "mkdocs.yml").write_text(MKDOCS_YML.format(cache_dir=tmp_path / "cache"), encoding="utf-8")
     first = Save(-1, "correct", 8, right_params(8))
     (project / "docs" / "index.md").write_text(first.text(), encoding="utf-8")
-    port = free_port()
-    log = tmp_path / "serve.log"
-    # mkdocs serve builds into a mkdtemp() directory, removed only on a clean stop: keep it in tmp_path
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONUNBUFFERED": "1", "TMPDIR": str(tmp)}
-    with log.open("wb") as out:  # a file, not a pipe: an unread pipe would block the server
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mkdocs", "serve", "-a", f"127.0.0.1:{port}"],
-            cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )
-    srv = Server(proc, f"http://127.0.0.1:{port}/", log)
-    try:
-        srv.wait_for(first.marker, STARTUP_DEADLINE)
-        srv.requests = srv.timeouts = srv.errors = 0  # connection refused while starting is normal
+    with serve(project, tmp_path, first=first.marker) as srv:
         yield srv
-    finally:
-        stop(proc)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """Ctrl-C (a clean stop, which removes the temporary site), then terminate, then kill."""
-    for signal_it in (lambda: proc.send_signal(signal.SIGINT), proc.terminate, proc.kill):
-        if proc.poll() is not None:
-            return
-        signal_it()
-        try:
-            proc.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def red_boxes(soup: BeautifulSoup) -> list[str]:

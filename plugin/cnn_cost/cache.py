@@ -8,19 +8,18 @@ a miss, and is rewritten.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import importlib.util
 import json
 import logging
 import os
-import tempfile
+from collections.abc import Callable
 from dataclasses import asdict
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from cnn_cost.atomic import write_json
 from cnn_cost.errors import CnnCostError
 from cnn_cost.evaluate import Result, Row
 
@@ -36,7 +35,8 @@ def versions() -> str:
         except metadata.PackageNotFoundError:
             return "none"
 
-    return f"torch={version('torch')};cnn-cost={version('mkdocs-cnn-cost')};code={code_hash()};format={FORMAT}"
+    shaping = ("torch", "mkdocs-cnn-cost", "Pygments", "Markdown", "pymdown-extensions", "latex2mathml")
+    return ";".join(f"{name}={version(name)}" for name in shaping) + f";code={code_hash()};format={FORMAT}"
 
 
 @lru_cache(maxsize=1)
@@ -48,25 +48,13 @@ def code_hash() -> str:
     return digest.hexdigest()[:16]
 
 
-def module_fingerprint(name: str, search: str | None) -> str:
-    """The text hash of an importable module's file, found without importing it."""
-    try:
-        spec = importlib.util.find_spec(name) if "." not in name else None
-        path = spec.origin if spec and spec.origin else None
-        if path is None and search:
-            candidate = Path(search, *name.split(".")).with_suffix(".py")
-            path = str(candidate) if candidate.is_file() else None
-        if path and os.path.isfile(path):
-            return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except (ImportError, ValueError, OSError):
-        pass
-    return "unknown"
-
-
-def key(source: str, convention: str, imports: tuple[str, ...], search: str | None) -> str:
+def key(source: str, convention: str, imports: tuple[str, ...],
+        fingerprint: Callable[[str], str] | None = None) -> str:
+    """The cache key of a block's text: versions, convention, imports, and the current text of
+    every project file behind each imported module the block names (`fingerprint(name)`)."""
     parts = [versions(), convention, ",".join(imports), source]
-    if imports and any(f"{name}." in source for name in imports):
-        parts += [module_fingerprint(name, search) for name in imports]
+    if fingerprint is not None:
+        parts += [f"{name}={fingerprint(name)}" for name in imports if f"{name}." in source]
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
 
@@ -206,17 +194,7 @@ class Cache:
         if path is None:
             return
         payload["format"] = FORMAT
-        tmp = None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(payload, fh, sort_keys=True)
-            os.replace(tmp, path)
-            tmp = None
+            write_json(path, payload)
         except OSError as exc:
             log.debug("cnn-cost: cannot write cache entry %s (%s)", path, exc)
-        finally:
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)

@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import sys
+import threading
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -19,6 +19,7 @@ from cnn_cost.block import DTYPES, Block, Call, Value
 from cnn_cost.claims import COUNTER_METRICS, format_shape, split_path
 from cnn_cost.counters import count
 from cnn_cost.errors import CnnCostError
+from cnn_cost.imports import ModuleTracker, tracker
 from cnn_cost.layers import REGISTRY, Cost, LayerSpec
 
 Shape = tuple[int, ...]
@@ -93,10 +94,15 @@ class _Torch:
     """The torch modules, imported once per process on first use."""
 
     _mods: tuple[Any, Any] | None = None
+    _lock = threading.Lock()
 
     @classmethod
     def get(cls) -> tuple[Any, Any]:
-        if cls._mods is None:
+        if cls._mods is not None:
+            return cls._mods
+        with cls._lock:  # the serve warm-up thread and a build may ask at once
+            if cls._mods is not None:
+                return cls._mods
             import gc
 
             import torch
@@ -112,6 +118,18 @@ class _Torch:
 
 def torch_imported() -> bool:
     return "torch" in sys.modules
+
+
+def warm_up() -> None:
+    """Import torch and the parts it imports lazily on the first meta-device calls (torch._dynamo
+    for activations, sympy for convolutions), and the flop counter; for `mkdocs serve`."""
+    torch, nn = _Torch.get()
+    with torch.device("meta"), torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = nn.Sequential(nn.Conv2d(1, 1, 1), nn.BatchNorm2d(1), nn.ReLU(), nn.Flatten(), nn.Linear(1, 1))
+        model.eval()
+        model(torch.empty(1, 1, 1, 1))
+    from torch.utils import flop_counter  # noqa: F401 - imported for its side effect (the module cache)
 
 
 # ------------------------------------------------------------ building ----
@@ -166,10 +184,9 @@ def _signature(cls: type, spec: LayerSpec) -> inspect.Signature:
 
 
 class _Builder:
-    def __init__(self, imports: tuple[str, ...], site_path: str | None) -> None:
+    def __init__(self, imports: tuple[str, ...], site_path: str | None, modules: ModuleTracker | None = None) -> None:
         self.torch, self.nn = _Torch.get()
-        self.imports = imports
-        self.site_path = site_path
+        self.tracker = modules if modules is not None else tracker(site_path)
         self.calls: dict[int, Call] = {}  # id(module) -> the call that built it
         self.types: dict[int, str] = {}
 
@@ -234,20 +251,10 @@ class _Builder:
 
     def build_imported(self, call: Call) -> Any:
         assert call.module is not None
-        added = False
-        if self.site_path and self.site_path not in sys.path:
-            sys.path.insert(0, self.site_path)
-            added = True
-        writes = sys.dont_write_bytecode
-        sys.dont_write_bytecode = True  # a build writes nothing beside the author's module
         try:
-            mod = importlib.import_module(call.module)
+            mod = self.tracker.load(call.module)
         except ImportError as exc:
             raise CnnCostError(f"cannot import {call.module!r}: {exc}", call.line, call.column) from None
-        finally:
-            sys.dont_write_bytecode = writes
-            if added:
-                sys.path.remove(self.site_path)  # type: ignore[arg-type]
         factory = getattr(mod, call.name, None)
         if factory is None or not callable(factory):
             public = [n for n in dir(mod) if not n.startswith("_") and callable(getattr(mod, n))]
@@ -316,11 +323,11 @@ def _probe_input(module: Any, spec: LayerSpec) -> Shape | None:
 
 
 def evaluate(block: Block, *, imports: tuple[str, ...] = (), convention: str = "2mac",
-             site_path: str | None = None) -> Result:
+             site_path: str | None = None, modules: ModuleTracker | None = None) -> Result:
     """Evaluate a parsed block. Raises `CnnCostError` at the offending line for any problem."""
     torch, nn = _Torch.get()
     convention = block.flops or convention
-    builder = _Builder(imports, site_path)
+    builder = _Builder(imports, site_path, modules)
     if block.model is not None:
         builder.check(block.model)
     for _, call in block.layers or ():

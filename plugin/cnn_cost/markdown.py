@@ -19,8 +19,10 @@ which stops the conversion.
 from __future__ import annotations
 
 import logging
+import posixpath
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -36,11 +38,13 @@ from cnn_cost.cache import Cache, key
 from cnn_cost.claims import Claim, format_int, format_shape, parse_claim, split_path
 from cnn_cost.errors import CnnCostError
 from cnn_cost.evaluate import Result, evaluate, torch_imported
+from cnn_cost.imports import ModuleTracker, tracker
 
 log = logging.getLogger("mkdocs.plugins.cnn_cost")
 
 FENCE_NAME = "cnn-cost"
 INLINE_NAME = "cnn"
+PREVIEW = "cnn_cost_preview"  # log records of the live preview carry this attribute
 _FENCE_OPEN = re.compile(r"^(?P<lead>(?:[ \t]*>)*[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w#.+-]*)(?P<rest>.*)$")
 _INLINE = re.compile(r"(?<!`)(`+)#!cnn[ \t]+")
 _MARK = re.compile(r"^@(\d+)\s+")
@@ -87,7 +91,15 @@ class Session:
     eval_seconds: float = 0.0
     current_path: str | None = None
     current_offset: int = 0
+    modules: ModuleTracker | None = None  # the project modules behind `imports` (made on first use)
+    references: dict[str, set[str]] = field(default_factory=dict)  # page -> other pages its `#!cnn` read
+    page_imports: dict[str, set[str]] = field(default_factory=dict)  # page -> imported modules its blocks use
     _other_pages: dict[str, dict[str, Result]] = field(default_factory=dict)
+
+    def tracker(self) -> ModuleTracker:
+        if self.modules is None:
+            self.modules = tracker(self.site_path, self.cache.directory)
+        return self.modules
 
     def display(self, path: str | None) -> str | None:
         if path is None:
@@ -101,14 +113,30 @@ class Session:
         self.problems.append(problem)
         if self.on_error == "fail":
             log.error(str(problem))
+        elif self.on_error == "show":
+            # the live preview: a warning for the author, never one that aborts a strict site
+            log.warning(str(problem), extra={PREVIEW: True})
         else:
             log.warning(str(problem))
 
+    def _fingerprint(self, source: str) -> Callable[[str], str] | None:
+        if not any(f"{name}." in source for name in self.imports):
+            return None
+        if self.current_path is not None:
+            self.page_imports.setdefault(self.current_path, set()).update(
+                name for name in self.imports if f"{name}." in source)
+        return self.tracker().fingerprint
+
+    def modules_unchanged(self, source: str) -> bool:
+        """No module the block uses changed since it was imported (so a key computed now names that code)."""
+        used = tuple(name for name in self.imports if f"{name}." in source)
+        return not used or not self.tracker().changed(used)
+
     def result_key(self, source: str) -> str:
-        return key(source, self.convention, self.imports, self.site_path)
+        return key(source, self.convention, self.imports, self._fingerprint(source))
 
     def view_key(self, src: str) -> str:
-        return key("view\x00" + src, self.convention, self.imports, self.site_path)
+        return key("view\x00" + src, self.convention, self.imports, self._fingerprint(src))
 
     def result_by_key(self, k: str) -> Result | None:
         entry = self.cache.get(k)
@@ -121,8 +149,10 @@ class Session:
         if entry is None:
             started = time.perf_counter()
             first = not torch_imported()
+            uses_modules = self._fingerprint(block.source) is not None
             try:
-                entry = evaluate(block, imports=self.imports, convention=self.convention, site_path=self.site_path)
+                entry = evaluate(block, imports=self.imports, convention=self.convention, site_path=self.site_path,
+                                 modules=self.tracker() if uses_modules else None)
             except CnnCostError as exc:
                 entry = CnnCostError(exc.message, None if exc.line is None else exc.line - block.line, exc.column)
             elapsed = time.perf_counter() - started
@@ -130,7 +160,12 @@ class Session:
             self.eval_seconds += elapsed
             if first:
                 log.info("cnn-cost: imported torch and evaluated the first block in %.2f s", elapsed)
-            self.cache.put(k, entry)
+            if not uses_modules:
+                self.cache.put(k, entry)
+            elif isinstance(entry, Result) and self.modules_unchanged(block.source):
+                # stored under the key of the code that ran (the first import records the helper modules);
+                # an error of an imported model is never stored: the module may be fixed or appear later
+                self.cache.put(self.result_key(block.source), entry)
         if isinstance(entry, CnnCostError):
             line = None if entry.line is None else entry.line + block.line
             raise CnnCostError(entry.message, line, entry.column)
@@ -388,8 +423,8 @@ def _fence_format(src: str, options: dict[str, str], md: Markdown) -> str:
     html = render.block_html(src, block_id=block.id, title=block.title, result=result, columns=block.columns,
                              claims=held if not block.xfail else (), problems=problems,
                              demonstrations=demonstrations)
-    if not problems:
-        session.cache.put_view(view_key, block.id, html, session.result_key(block.source))
+    if not problems and session.modules_unchanged(src):  # not if an imported module changed meanwhile
+        session.cache.put_view(session.view_key(src), block.id, html, session.result_key(block.source))
     return html
 
 
@@ -405,6 +440,8 @@ def _lookup(page: PageState, ref: str) -> tuple[Result, str]:
     if not dot or not block_id or not path:
         raise CnnCostError(f"`{ref}`: write a block id and a path, e.g. `cifar-net.params`")
     if page_path:
+        if page.path is not None:  # `mkdocs serve --dirty` rebuilds this page when that one changes
+            page.session.references.setdefault(page.path, set()).add(posixpath.normpath(page_path))
         results = page.session.other_page(page_path)
         where = f"page {page_path!r}"
     else:

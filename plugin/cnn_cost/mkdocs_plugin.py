@@ -12,6 +12,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 
+from cnn_cost import preview
 from cnn_cost.cache import Cache
 from cnn_cost.config import CnnCostConfig
 from cnn_cost.markdown import (
@@ -34,11 +35,15 @@ class CnnCostPlugin(BasePlugin[CnnCostConfig]):
 
     def __init__(self) -> None:
         self.command: str = "build"
+        self.dirty = False
         self.session: Session | None = None
         self.started = 0.0
+        self.server: Any = None  # mkdocs' LiveReloadServer, in `mkdocs serve`
+        self.watched: set[str] = set()
 
     def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
         self.command = command
+        self.dirty = dirty
 
     def on_config(self, config: Any) -> Any:
         if not self.config.enabled:
@@ -46,8 +51,9 @@ class CnnCostPlugin(BasePlugin[CnnCostConfig]):
         root = Path(config.config_file_path or ".").resolve().parent
         cache_dir = self.config.cache_dir
         cache = Cache(root / cache_dir if cache_dir else None)
-        if self.session is not None:  # serve rebuild: keep the in-memory cache
-            cache.memory = self.session.cache.memory
+        previous = self.session
+        if previous is not None:  # serve rebuild: keep the in-memory cache
+            cache.memory = previous.cache.memory
         docs = Path(config.docs_dir)
         try:
             display = os.path.relpath(docs, Path.cwd())
@@ -62,6 +68,9 @@ class CnnCostPlugin(BasePlugin[CnnCostConfig]):
             docs_dir=str(docs),
             display_root=None if display.startswith("..") else display,
         )
+        if previous is not None:  # what each page read, for `mkdocs serve --dirty`
+            self.session.references = previous.references
+            self.session.page_imports = previous.page_imports
         extensions = config.markdown_extensions
         for name in ("pymdownx.superfences", "pymdownx.inlinehilite"):
             if name not in extensions:
@@ -88,15 +97,42 @@ class CnnCostPlugin(BasePlugin[CnnCostConfig]):
             self.session.cache.hits = self.session.cache.misses = 0
             self.session.eval_seconds = 0.0
         self.started = time.perf_counter()
+        if self.command == "serve":
+            preview.spare_strict_counter()
+
+    def on_serve(self, server: Any, *, config: Any, builder: Any) -> Any:
+        """Watch the imported modules' files; import torch in the background for the first edit."""
+        self.server = server
+        self._watch_modules()
+        if self.config.enabled:
+            preview.warm_up_in_background()
+        return server
+
+    def on_post_build(self, *, config: Any) -> None:
+        if self.server is not None:
+            self._watch_modules()  # modules first imported by this build
+
+    def _watch_modules(self) -> None:
+        session = self.session
+        if session is None or self.server is None or not session.imports:
+            return
+        for path in session.tracker().watched_files(session.imports):
+            if path not in self.watched:
+                self.watched.add(path)
+                self.server.watch(path, recursive=False)
 
     def on_files(self, files: Files, *, config: Any) -> Files:
         if self.config.enabled and self.config.css:
             files.append(File.generated(config, CSS, abs_src_path=str(ASSETS / "cnn-cost.css")))
+        if self.dirty and self.session is not None:
+            preview.rebuild_dependents(files, self.session)
         return files
 
     def on_page_markdown(self, markdown: str, *, page: Any, config: Any, files: Any) -> str:
         if self.session is not None:
             self.session.current_path = page.file.src_uri
+            self.session.references.pop(page.file.src_uri, None)  # recorded again as the page renders
+            self.session.page_imports.pop(page.file.src_uri, None)
             raw = page.file.content_string if hasattr(page.file, "content_string") else ""
             offset = 0
             if raw and raw.endswith(markdown) and len(raw) > len(markdown):
