@@ -60,14 +60,13 @@ def site(tmp_path: Path):
     return make
 
 
-@pytest.fixture(scope="session")
-def guide(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """The repository's own guide, built once per test session with --strict and a fresh cache."""
-    out = tmp_path_factory.mktemp("guide")
+def build_guide(out: Path, **options: str) -> Built:
+    """The repository's own guide, built into `out` with --strict, a fresh cache and extra plugin options."""
+    extra = "".join(f"      {name}: {value}\n" for name, value in options.items())
     config = out / "mkdocs.yml"
     config.write_text(
         f"INHERIT: {ROOT / 'mkdocs.yml'}\ndocs_dir: {ROOT / 'docs'}\n"
-        f"plugins:\n  - search\n  - cnn-cost:\n      imports: [docs_models]\n      cache_dir: {out / 'cache'}\n",
+        f"plugins:\n  - search\n  - cnn-cost:\n      imports: [docs_models]\n      cache_dir: {out / 'cache'}\n{extra}",
         encoding="utf-8",
     )
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1", PYTHONPATH=str(ROOT))
@@ -76,3 +75,9 @@ def guide(tmp_path_factory: pytest.TempPathFactory) -> Built:
         cwd=ROOT, capture_output=True, text=True, timeout=900, env=env, check=False,
     )
     return Built(proc.returncode, proc.stdout + proc.stderr, out / "site")
+
+
+@pytest.fixture(scope="session")
+def guide(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The repository's own guide, built once per test session with --strict and a fresh cache."""
+    return build_guide(tmp_path_factory.mktemp("guide"))

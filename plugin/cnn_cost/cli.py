@@ -53,6 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{path}: cannot read: {exc}", file=sys.stderr)
             return 2
         session.current_path = str(path)
+        session.current_source = text
         converter(session).convert(text)
     count = len(session.problems)
     print(f"cnn-cost: {session.blocks_seen} blocks in {len(args.files)} files, "

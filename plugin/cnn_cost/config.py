@@ -17,5 +17,10 @@ class CnnCostConfig(base.Config):
     """Modules (found beside mkdocs.yml or installed) that blocks may import models from."""
     cache_dir = c.Type(str, default=".cache/cnn-cost")
     """Disk cache, relative to mkdocs.yml; an empty string keeps the cache in memory only."""
+    shapes = c.Choice(("formula", "torch"), default="formula")
+    """Output shapes from the registry's formulas (PyTorch's meta kernels only where none applies),
+    or `torch`: run every layer's meta kernel (slower; the same tables)."""
     css = c.Type(bool, default=True)
     """Add the plugin's stylesheet to the site."""
+    search_tables = c.Type(bool, default=True)
+    """Index the per-layer tables for search; `false` marks them `data-search-exclude` (Material's search)."""

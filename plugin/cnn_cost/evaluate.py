@@ -6,10 +6,10 @@
 from __future__ import annotations
 
 import inspect
+import re
 import sys
 import threading
 import warnings
-from collections import OrderedDict
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
@@ -20,7 +20,7 @@ from cnn_cost.claims import COUNTER_METRICS, format_shape, split_path
 from cnn_cost.counters import count
 from cnn_cost.errors import CnnCostError
 from cnn_cost.imports import ModuleTracker, tracker
-from cnn_cost.layers import REGISTRY, Cost, LayerSpec
+from cnn_cost.layers import REGISTRY, Cost, LayerSpec, ShapeMismatch
 
 Shape = tuple[int, ...]
 
@@ -134,6 +134,35 @@ def warm_up() -> None:
 
 # ------------------------------------------------------------ building ----
 
+def _no_init(torch: Any) -> Any:
+    """A torch-function mode in which weight initialisation of meta tensors does nothing.
+
+    A meta tensor holds no values, so `reset_parameters()` has nothing to do; on meta its random
+    fills still run through PyTorch's Python decompositions (a third of building VGG-16).
+    """
+    return _no_init_mode(torch)()
+
+
+@cache
+def _no_init_mode(torch: Any) -> type:
+    from torch.overrides import TorchFunctionMode
+
+    init = torch.nn.init
+    skip = {getattr(init, name) for name in dir(init) if name.endswith("_") and not name.startswith("_")}
+    skip |= {torch.Tensor.uniform_, torch.Tensor.normal_, torch.Tensor.zero_, torch.Tensor.fill_}
+
+    class NoInit(TorchFunctionMode):
+        def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            kwargs = kwargs or {}
+            if func in skip:
+                tensor = args[0] if args else kwargs.get("tensor")
+                if getattr(tensor, "is_meta", False):
+                    return tensor
+            return func(*args, **kwargs)
+
+    return NoInit
+
+
 _WRAPPED: dict[type, type] = {}
 
 
@@ -183,10 +212,28 @@ def _signature(cls: type, spec: LayerSpec) -> inspect.Signature:
     return sig.replace(parameters=keep)
 
 
+MAX_RECURRENT_LAYERS = 1_000  # PyTorch builds stacked recurrent layers in time quadratic in their number
+MAX_WORK = 25_000  # estimated modules and stacked layers one block may build
+
+
+def _work(call: Call, arguments: dict[str, Any]) -> int:
+    """Construction work of one registry layer, in modules; refuses a stack too deep to build."""
+    layers = arguments.get("num_layers")
+    if isinstance(layers, int) and not isinstance(layers, bool):
+        if layers > MAX_RECURRENT_LAYERS:
+            raise CnnCostError(
+                f"nn.{call.name}: num_layers={layers:,} is above the limit of {MAX_RECURRENT_LAYERS:,} stacked "
+                "layers per recurrent module", *call.keyword_at("num_layers"),
+            )
+        return 1 + 2 * max(layers, 0)
+    return 5 if call.name == "MultiheadAttention" else 1
+
+
 class _Builder:
     def __init__(self, imports: tuple[str, ...], site_path: str | None, modules: ModuleTracker | None = None) -> None:
         self.torch, self.nn = _Torch.get()
         self.tracker = modules if modules is not None else tracker(site_path)
+        self.work = 0  # estimated construction work so far (see _work)
         self.calls: dict[int, Call] = {}  # id(module) -> the call that built it
         self.types: dict[int, str] = {}
 
@@ -227,9 +274,16 @@ class _Builder:
                     *call.keyword_at(key),
                 )
         try:
-            sig.bind(*call.args, **dict(call.kwargs))
+            bound = sig.bind(*call.args, **dict(call.kwargs))
         except TypeError as exc:
             raise CnnCostError(f"nn.{call.name}: {exc}", call.line, call.column) from None
+        self.work += _work(call, bound.arguments)
+        if self.work > MAX_WORK:
+            raise CnnCostError(
+                f"this block would build about {self.work:,} modules and layers by the time it reaches "
+                f"nn.{call.name}; the limit per block is {MAX_WORK:,}: split it into several blocks",
+                call.line, call.column,
+            )
 
     def build(self, call: Call, wrap: bool = True) -> Any:
         if call.module is not None:
@@ -243,7 +297,7 @@ class _Builder:
                 cls = _wrapped_class(cls, spec.wrap)
             try:
                 module = cls(*call.args, **dict(call.kwargs))
-            except (TypeError, ValueError, RuntimeError, AssertionError, AttributeError) as exc:
+            except Exception as exc:  # PyTorch's own constructor, refusing the author's arguments
                 raise CnnCostError(f"nn.{call.name}: {_first_line(exc)}", call.line, call.column) from None
         self.calls[id(module)] = call
         self.types[id(module)] = call.name
@@ -256,12 +310,15 @@ class _Builder:
         except ImportError as exc:
             raise CnnCostError(f"cannot import {call.module!r}: {exc}", call.line, call.column) from None
         factory = getattr(mod, call.name, None)
-        if factory is None or not callable(factory):
-            public = [n for n in dir(mod) if not n.startswith("_") and callable(getattr(mod, n))]
+        if factory is None or not defined_in(factory, mod):
+            public = [n for n, v in vars(mod).items() if not n.startswith("_") and defined_in(v, mod)]
             from cnn_cost.block import _suggest
 
+            where = getattr(factory, "__module__", None)
+            why = f" (it is imported there from {where!r})" if factory is not None and where else ""
             raise CnnCostError(
-                f"module {call.module!r} has no model {call.name!r}{_suggest(call.name, public)}",
+                f"module {call.module!r} defines no model {call.name!r}{why}{_suggest(call.name, public)}; "
+                f"blocks may call the classes and functions the module itself defines",
                 call.line, call.column,
             )
         try:
@@ -276,8 +333,31 @@ class _Builder:
         return module
 
 
+def defined_in(value: Any, module: Any) -> bool:
+    """A class or function written in `module` itself (not one it imported)."""
+    return (inspect.isclass(value) or inspect.isfunction(value)) and \
+        getattr(value, "__module__", None) == module.__name__
+
+
+_SET = re.compile(r"\{'[^'{}]*'(?:, '[^'{}]*')*\}")
+_LONG_TUPLE = re.compile(r"([(\[])((?:-?\d+, ){8,}-?\d+),?([)\]])")
+
+
+def shorten(text: str) -> str:
+    """Long tuples of numbers in a message cut to their first three values and their length."""
+
+    def cut(m: re.Match[str]) -> str:
+        values = m.group(2).split(", ")
+        return f"{m.group(1)}{', '.join(values[:3])}, … ({len(values):,} values){m.group(3)}"
+
+    return _LONG_TUPLE.sub(cut, text)
+
+
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().split("\n")[0]
+    """The first line of an exception's text, with Python sets it prints in sorted order (their order
+    varies from run to run), at most 300 characters."""
+    text = shorten(str(exc).strip().split("\n")[0][:100_000])
+    text = _SET.sub(lambda m: "{" + ", ".join(sorted(m.group(0)[1:-1].split(", "))) + "}", text)
     return text[:300] or type(exc).__name__
 
 
@@ -305,26 +385,46 @@ def _leaves(model: Any) -> list[tuple[str, Any]]:
     return out
 
 
-def _probe_input(module: Any, spec: LayerSpec) -> Shape | None:
-    """A plausible input shape, used only to write a parameter formula when the block has no input."""
+def _probe_input(module: Any, spec: LayerSpec, size: int) -> Shape | None:
+    """A plausible input shape (spatial sides of `size`), used only to write a parameter formula when
+    the block has no input: the parameter formula does not depend on the spatial size."""
     for attr, rank in (("in_channels", spec.input_rank), ("num_features", spec.input_rank or 2),
                        ("num_channels", 3), ("in_features", 2), ("in1_features", 2), ("input_size", 3),
                        ("embed_dim", 3), ("num_parameters", 2)):
         value = getattr(module, attr, None)
         if isinstance(value, int):
             rank = rank or 2
-            return (1, value, *([8] * (rank - 2))) if rank > 2 and attr != "input_size" and attr != "embed_dim" \
-                else ((1, 1, value) if rank == 3 else (1, value))
+            return (2, value, *([size] * (rank - 2))) if rank > 2 and attr != "input_size" and attr != "embed_dim" \
+                else ((1, 2, value) if rank == 3 else (2, value))
     if hasattr(module, "normalized_shape"):
-        return (1, *module.normalized_shape)
+        return (2, *module.normalized_shape)
     if hasattr(module, "num_embeddings"):
         return (1, 1)
     return None
 
 
+def _params_formula(module: Any, spec: LayerSpec) -> tuple[str, ...]:
+    """The parameter formula of a layer of a block without input, from a probe input that fits it."""
+    for size in (8, 64, 1024):
+        probe = _probe_input(module, spec, size)
+        if probe is None:
+            return ()
+        try:
+            cost = spec.cost(module, probe)  # type: ignore[misc]
+        except ShapeMismatch:
+            continue  # a kernel larger than the probe: a larger one
+        return (f"params: {cost.params_formula}",) if cost.params_formula else ()
+    return ()
+
+
 def evaluate(block: Block, *, imports: tuple[str, ...] = (), convention: str = "2mac",
-             site_path: str | None = None, modules: ModuleTracker | None = None) -> Result:
-    """Evaluate a parsed block. Raises `CnnCostError` at the offending line for any problem."""
+             site_path: str | None = None, modules: ModuleTracker | None = None, shapes: str = "formula") -> Result:
+    """Evaluate a parsed block. Raises `CnnCostError` at the offending line for any problem.
+
+    `shapes`: "formula" takes output shapes from the registry's formulas and runs PyTorch's meta
+    kernels only where no formula applies; "torch" runs the model forward on the meta device.
+    Parameters are always `numel()` of the real modules.
+    """
     torch, nn = _Torch.get()
     convention = block.flops or convention
     builder = _Builder(imports, site_path, modules)
@@ -332,12 +432,21 @@ def evaluate(block: Block, *, imports: tuple[str, ...] = (), convention: str = "
         builder.check(block.model)
     for _, call in block.layers or ():
         builder.check(call)
-    with torch.device("meta"), warnings.catch_warnings():
+    with torch.device("meta"), _no_init(torch), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if block.model is not None:
             model = builder.build(block.model)
         else:
-            model = nn.Sequential(OrderedDict((name, builder.build(call)) for name, call in block.layers or ()))
+            model = nn.Sequential()
+            for name, call in block.layers or ():
+                layer = builder.build(call)
+                try:
+                    model.add_module(name, layer)
+                except KeyError:  # an attribute of nn.Module: `forward`, `training`, `cuda`, ...
+                    raise CnnCostError(
+                        f"layer name {name!r} is taken by an attribute of nn.Module: choose another name",
+                        call.line, None,
+                    ) from None
     leaves = _leaves(model)
     root_name = "model"
     names = {id(m): (n or root_name) for n, m in leaves}
@@ -363,15 +472,8 @@ def evaluate(block: Block, *, imports: tuple[str, ...] = (), convention: str = "
         rows = []
         for name, module in leaves:
             spec = spec_of(module)
-            formula: list[str] = []
-            if spec is not None:
-                probe = _probe_input(module, spec)
-                try:
-                    cost = spec.cost(module, probe, probe) if probe else Cost()  # type: ignore[misc]
-                    formula = [f"params: {cost.params_formula}"] if cost.params_formula else []
-                except Exception:
-                    formula = []
-            rows.append(Row(name or root_name, type_of(module), None, own_params(module), None, None, tuple(formula)))
+            texts = _params_formula(module, spec) if spec is not None else ()
+            rows.append(Row(name or root_name, type_of(module), None, own_params(module), None, None, texts))
         return Result(tuple(rows), params, trainable, buffers, memory, None, None, None, convention, block.dtype)
 
     # input shape: prepend the batch dimension where the first layer wants one more
@@ -385,11 +487,116 @@ def evaluate(block: Block, *, imports: tuple[str, ...] = (), convention: str = "
         shape = (*shape[:at], 1, *shape[at:])
     dtype = torch.long if first is not None and type_of(first) == "Embedding" else torch.float32
     x = torch.empty(shape, device="meta", dtype=dtype)
+    x_shape = tuple(shape)
 
-    records: list[tuple[Any, Shape, tuple[Shape, ...], Any]] = []
-    outputs: dict[str, Shape] = {}
     module_names = {id(m): n for n, m in model.named_modules()}
     leaf_ids = {id(m) for _, m in leaves}
+    model.eval()  # inference: BatchNorm uses running statistics, Dropout is the identity
+    refused: list[tuple[Any, Shape, str]] = []
+    walk = _by_formula(model, x_shape, spec_of, module_names, refused) if shapes == "formula" else None
+    if walk is None:  # an imported model, a layer without a shape formula, or an input a formula refuses
+        walk = _by_torch(torch, model, x, shape, leaf_ids, module_names, calls, type_of, block, root_name)
+        if refused:  # the meta kernels accepted what PyTorch refuses on a real device (the formulas follow it)
+            culprit, culprit_input, reason = refused[0]
+            reason = shorten(reason)
+            reason = reason if len(reason) <= 300 else reason[:297] + "..."
+            located = calls.get(id(culprit))
+            raise CnnCostError(
+                f"layer {module_names.get(id(culprit)) or root_name} ({type_of(culprit)}) cannot take an input "
+                f"of shape {format_shape(culprit_input)}: {reason}",
+                *((located.line, located.column) if located else (block.line, None)),
+            )
+    records, outputs, model_output, costs = walk
+
+    rows = []
+    seen: set[int] = set()
+    total_macs = total_flops = 0
+    for module, xin, in_shapes, yout in records:
+        name = names.get(id(module), module_names.get(id(module), root_name))
+        spec = spec_of(module)
+        n_params = own_params(module) if id(module) not in seen else 0
+        note = "" if id(module) not in seen else "shared"
+        seen.add(id(module))
+        if spec is not None:
+            cost = costs.get(id(module), {}).get(xin) or spec.cost(module, xin, yout)  # type: ignore[misc]
+            formula = list(cost.formula_lines(convention))
+            tools = tuple((tool, count(tool, type_of(module), module, xin, yout or (), cost))
+                          for tool in block.counters)
+            if cost.params != n_params and note != "shared":
+                formula.append(f"note: the formula gives {cost.params:,}; PyTorch counts {n_params:,}")
+            if cost.shape is not None and yout is not None and tuple(cost.shape) != tuple(yout):
+                formula.append(f"note: the formula gives {format_shape(cost.shape)}; PyTorch gives "
+                               f"{format_shape(yout)}")
+            macs, flops = cost.macs, cost.flops(convention)
+        else:
+            macs, flops, formula = _measured(torch, module, in_shapes, convention)
+            note = note or "measured"
+            tools = tuple((tool, count(tool, type_of(module), module, xin, yout or (), Cost(macs=macs)))
+                          for tool in block.counters)
+        total_macs += macs
+        total_flops += flops
+        rows.append(Row(name, type_of(module), yout, n_params, macs, flops, tuple(formula), note, tools))
+    totals = tuple((tool, sum(dict(r.counters)[tool] for r in rows)) for tool in block.counters)
+    return Result(tuple(rows), params, trainable, buffers, memory, total_macs, total_flops, model_output,
+                  convention, block.dtype, tuple(outputs.items()), totals)
+
+
+Record = tuple[Any, Shape, tuple[Shape, ...], Any]  # (leaf module, input, all inputs, output) per call
+Walk = tuple[list[Record], dict[str, Shape], "Shape | None", dict[int, dict[Shape, Cost]]]
+
+
+def _by_formula(model: Any, x: Shape, spec_of: Any, module_names: dict[int, str],
+                refused: list[tuple[Any, Shape, str]]) -> Walk | None:
+    """Output shapes from the registry's formulas, calling the modules as nn.Sequential does.
+
+    None when a module is neither a plain nn.Sequential nor a registry layer, when an entry gives
+    no shape formula, or when a formula refuses the input (then appended to `refused`): PyTorch then
+    decides, and words the error.
+    """
+    records: list[Record] = []
+    outputs: dict[str, Shape] = {}
+    costs: dict[int, dict[Shape, Cost]] = {}
+
+    def call(module: Any, shape: Shape) -> Shape | None:
+        spec = spec_of(module)
+        if spec is None:
+            if type(module).__name__ != "Sequential" or type(module).__module__ != "torch.nn.modules.container":
+                return None
+            for child in module._modules.values():  # as Sequential.forward: repeated modules called again
+                found = call(child, shape)
+                if found is None:
+                    return None
+                shape = found
+            out = shape
+        else:
+            if spec.index_input and records:  # shapes carry no dtype: indices after a float layer, PyTorch decides
+                return None
+            try:
+                cost = spec.cost(module, shape, None)
+            except ShapeMismatch as exc:
+                refused.append((module, shape, str(exc)))
+                return None
+            if cost.shape is None:
+                return None
+            out = tuple(cost.shape)
+            costs.setdefault(id(module), {})[shape] = cost
+            records.append((module, shape, (shape,), out))
+        name = module_names.get(id(module), "")
+        if name:
+            outputs[name] = out
+        return out
+
+    final = call(model, x)
+    if final is None:
+        return None
+    return records, outputs, final, costs
+
+
+def _by_torch(torch: Any, model: Any, x: Any, shape: Shape, leaf_ids: set[int], module_names: dict[int, str],
+              calls: dict[int, Call], type_of: Any, block: Block, root_name: str) -> Walk:
+    """Output shapes from a forward pass on the meta device, recorded by hooks."""
+    records: list[tuple[Any, Shape, tuple[Shape, ...], Any]] = []
+    outputs: dict[str, Shape] = {}
     current: list[tuple[Any, Shape]] = []
 
     def first_tensor(value: Any) -> Any:
@@ -415,7 +622,6 @@ def evaluate(block: Block, *, imports: tuple[str, ...] = (), convention: str = "
             records.append((module, in_shapes[0] if in_shapes else (), in_shapes,
                             tuple(tensor.shape) if tensor is not None else None))
 
-    model.eval()  # inference: BatchNorm uses running statistics, Dropout is the identity
     handles = []
     for module in model.modules():
         handles.append(module.register_forward_pre_hook(pre_hook))
@@ -437,39 +643,7 @@ def evaluate(block: Block, *, imports: tuple[str, ...] = (), convention: str = "
         for handle in handles:
             handle.remove()
     final = first_tensor(out)
-    model_output = tuple(final.shape) if final is not None else None
-
-    rows = []
-    seen: set[int] = set()
-    total_macs = total_flops = 0
-    for module, xin, in_shapes, yout in records:
-        name = names.get(id(module), module_names.get(id(module), root_name))
-        spec = spec_of(module)
-        n_params = own_params(module) if id(module) not in seen else 0
-        note = "" if id(module) not in seen else "shared"
-        seen.add(id(module))
-        if spec is not None:
-            cost = spec.cost(module, xin, yout)  # type: ignore[misc]
-            formula = list(cost.formula_lines(convention))
-            tools = tuple((tool, count(tool, type_of(module), module, xin, yout or (), cost))
-                          for tool in block.counters)
-            if cost.params != n_params and note != "shared":
-                formula.append(f"note: the formula gives {cost.params:,}; PyTorch counts {n_params:,}")
-            if cost.shape is not None and yout is not None and tuple(cost.shape) != tuple(yout):
-                formula.append(f"note: the formula gives {format_shape(cost.shape)}; PyTorch gives "
-                               f"{format_shape(yout)}")
-            macs, flops = cost.macs, cost.flops(convention)
-        else:
-            macs, flops, formula = _measured(torch, module, in_shapes, convention)
-            note = note or "measured"
-            tools = tuple((tool, count(tool, type_of(module), module, xin, yout or (), Cost(macs=macs)))
-                          for tool in block.counters)
-        total_macs += macs
-        total_flops += flops
-        rows.append(Row(name, type_of(module), yout, n_params, macs, flops, tuple(formula), note, tools))
-    totals = tuple((tool, sum(dict(r.counters)[tool] for r in rows)) for tool in block.counters)
-    return Result(tuple(rows), params, trainable, buffers, memory, total_macs, total_flops, model_output,
-                  convention, block.dtype, tuple(outputs.items()), totals)
+    return records, outputs, tuple(final.shape) if final is not None else None, {}
 
 
 def _measured(torch: Any, module: Any, in_shapes: tuple[Shape, ...], convention: str) -> tuple[int, int, list[str]]:

@@ -206,6 +206,16 @@ class ModuleTracker:
             return module
 
 
+def refused(name: str) -> str | None:
+    """Why a module may not be listed in `imports` (standard library, builtins, not a module name), or None."""
+    top = name.split(".", maxsplit=1)[0]
+    if not name or not all(part.isidentifier() for part in name.split(".")):
+        return f"{name!r} is not a module name"
+    if top in sys.stdlib_module_names or top in sys.builtin_module_names or top == "builtins":
+        return f"{name!r} is a standard-library module: list the project's own model modules"
+    return None
+
+
 _TRACKERS: dict[tuple[str | None, str | None], ModuleTracker] = {}
 
 

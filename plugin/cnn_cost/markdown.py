@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import posixpath
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,16 +37,24 @@ from cnn_cost.cache import Cache, key
 from cnn_cost.claims import Claim, format_int, format_shape, parse_claim, split_path
 from cnn_cost.errors import CnnCostError
 from cnn_cost.evaluate import Result, evaluate, torch_imported
-from cnn_cost.imports import ModuleTracker, tracker
+from cnn_cost.imports import ModuleTracker, refused, tracker
+from cnn_cost.lines import LineMap, fence_bodies
 
 log = logging.getLogger("mkdocs.plugins.cnn_cost")
 
 FENCE_NAME = "cnn-cost"
 INLINE_NAME = "cnn"
+UNSUPPORTED = "cnn_unsupported"  # fence-line options, reported at the block
 PREVIEW = "cnn_cost_preview"  # log records of the live preview carry this attribute
-_FENCE_OPEN = re.compile(r"^(?P<lead>(?:[ \t]*>)*[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w#.+-]*)(?P<rest>.*)$")
-_INLINE = re.compile(r"(?<!`)(`+)#!cnn[ \t]+")
-_MARK = re.compile(r"^@(\d+)\s+")
+MAX_INLINE = 500  # characters of one `#!cnn` expression
+MAX_PAGE_BYTES = 5_000_000  # a page read for a `page.md#id` reference
+
+
+def printable(text: str) -> str:
+    """The text with every non-printable character (ESC, newlines, C1 controls, bidi overrides) escaped."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 @dataclass
@@ -79,6 +86,8 @@ class Session:
 
     convention: str = "2mac"
     imports: tuple[str, ...] = ()
+    shapes: str = "formula"  # "torch": every output shape from PyTorch's meta kernels
+    search_tables: bool = True  # False: the tables are left out of the search index
     on_error: str = "raise"
     cache: Cache = field(default_factory=Cache)
     site_path: str | None = None  # where configured import modules are looked up
@@ -91,6 +100,7 @@ class Session:
     eval_seconds: float = 0.0
     current_path: str | None = None
     current_offset: int = 0
+    current_source: str | None = None  # the page's whole file, where known (line numbers come from it)
     modules: ModuleTracker | None = None  # the project modules behind `imports` (made on first use)
     references: dict[str, set[str]] = field(default_factory=dict)  # page -> other pages its `#!cnn` read
     page_imports: dict[str, set[str]] = field(default_factory=dict)  # page -> imported modules its blocks use
@@ -111,13 +121,14 @@ class Session:
         if self.on_error == "raise":
             raise CnnCostError(str(problem), line, column)
         self.problems.append(problem)
+        text = printable(str(problem))  # block text never writes raw control characters to a terminal
         if self.on_error == "fail":
-            log.error(str(problem))
+            log.error(text)
         elif self.on_error == "show":
             # the live preview: a warning for the author, never one that aborts a strict site
-            log.warning(str(problem), extra={PREVIEW: True})
+            log.warning(text, extra={PREVIEW: True})
         else:
-            log.warning(str(problem))
+            log.warning(text)
 
     def _fingerprint(self, source: str) -> Callable[[str], str] | None:
         if not any(f"{name}." in source for name in self.imports):
@@ -133,10 +144,11 @@ class Session:
         return not used or not self.tracker().changed(used)
 
     def result_key(self, source: str) -> str:
-        return key(source, self.convention, self.imports, self._fingerprint(source))
+        return key(source, f"{self.convention};shapes={self.shapes}", self.imports, self._fingerprint(source))
 
     def view_key(self, src: str) -> str:
-        return key("view\x00" + src, self.convention, self.imports, self._fingerprint(src))
+        options = f"{self.convention};shapes={self.shapes};search_tables={self.search_tables}"
+        return key("view\x00" + src, options, self.imports, self._fingerprint(src))
 
     def result_by_key(self, k: str) -> Result | None:
         entry = self.cache.get(k)
@@ -152,7 +164,7 @@ class Session:
             uses_modules = self._fingerprint(block.source) is not None
             try:
                 entry = evaluate(block, imports=self.imports, convention=self.convention, site_path=self.site_path,
-                                 modules=self.tracker() if uses_modules else None)
+                                 modules=self.tracker() if uses_modules else None, shapes=self.shapes)
             except CnnCostError as exc:
                 entry = CnnCostError(exc.message, None if exc.line is None else exc.line - block.line, exc.column)
             elapsed = time.perf_counter() - started
@@ -181,10 +193,16 @@ class Session:
         target = (base / page_path).resolve()
         if base not in target.parents or not target.is_file():
             raise CnnCostError(f"no page {page_path!r} in the docs directory")
+        if target.suffix.lower() not in (".md", ".markdown"):
+            raise CnnCostError(f"{page_path!r} is not a Markdown page: references read .md pages only")
+        size = target.stat().st_size
+        if size > MAX_PAGE_BYTES:
+            raise CnnCostError(f"page {page_path!r} is {size:,} bytes; references read pages up to "
+                               f"{MAX_PAGE_BYTES:,} bytes")
         results: dict[str, Result] = {}
         self._other_pages[page_path] = results
         text = target.read_text(encoding="utf-8", errors="replace")
-        for first_line, body in scan_fences(text):
+        for first_line, body in fence_bodies(text):
             view = self.cache.get_view(self.view_key(body))
             if view is not None and view[0]:
                 found = self.result_by_key(self.cache.view_results[self.view_key(body)])
@@ -210,6 +228,7 @@ class PageState:
     results: dict[str, Result] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
     pending: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (result key, source), loaded on use
+    lines: LineMap | None = None  # where each block and reference is in the page's file
 
     def result(self, block_id: str) -> Result | None:
         if block_id not in self.results and block_id in self.pending:
@@ -224,57 +243,25 @@ class PageState:
                 self.results[block_id] = found
         return self.results.get(block_id)
 
+    def fence_line(self, body: str) -> int | None:
+        """The file line of the next fence with this body (None when it is not in the page's file)."""
+        return self.lines.fence(body) if self.lines is not None else None
+
     def has(self, block_id: str) -> bool:
         return block_id in self.results or block_id in self.pending or block_id in self.failed
 
 
-def scan_fences(text: str) -> list[tuple[int, str]]:
-    """(first body line, body) of every `cnn-cost` fence in Markdown text, dedented."""
-    out = []
-    lines = text.split("\n")
-    i = 0
-    while i < len(lines):
-        m = _FENCE_OPEN.match(lines[i])
-        if m:
-            fence = m["fence"]
-            indent = len(m["lead"])
-            j = i + 1
-            while j < len(lines) and not lines[j].strip().startswith(fence[0] * len(fence)):
-                j += 1
-            if m["lang"] == FENCE_NAME:
-                body = "\n".join(line[indent:] if line[:indent].strip() in ("", ">") else line.lstrip()
-                                 for line in lines[i + 1 : j])
-                out.append((i + 2, body))
-            i = j + 1
-            continue
-        i += 1
-    return out
-
-
 class LinePreprocessor(Preprocessor):
-    """Tag each `cnn-cost` fence and `#!cnn` reference with its line in the Markdown file."""
-
-    def __init__(self, md: Markdown) -> None:
-        super().__init__(md)
+    """Find where each `cnn-cost` fence and `#!cnn` reference is in the page's file; change nothing."""
 
     def run(self, lines: list[str]) -> list[str]:
         page = page_state(self.md)
-        out = []
-        fence: str | None = None
-        for index, line in enumerate(lines):
-            number = index + 1 + page.offset
-            m = _FENCE_OPEN.match(line)
-            if fence is None and m and m["fence"]:
-                fence = m["fence"]
-                if m["lang"] == FENCE_NAME and "cnn_line=" not in m["rest"]:
-                    line = f'{m["lead"]}{m["fence"]}{FENCE_NAME} cnn_line="{number + 1}"{m["rest"]}'
-            elif fence is not None and line.strip().lstrip(">").strip().startswith(fence) \
-                    and not line.strip().lstrip(">").strip().strip(fence[0]):
-                fence = None
-            elif fence is None and "#!cnn" in line:
-                line = _INLINE.sub(lambda mm: f"{mm.group(0)}@{number} ", line)  # noqa: B023 - used at once
-            out.append(line)
-        return out
+        source = page.session.current_source
+        if source is not None:
+            page.lines = LineMap.of(source)
+        else:
+            page.lines = LineMap.of("\n".join(lines), page.offset)
+        return lines
 
 
 def page_state(md: Markdown) -> PageState:
@@ -297,19 +284,36 @@ class CnnCostExtension(Extension):
             "on_error": ["raise", "raise, or warn (log and show in the page)"],
             "docs_dir": ["", "Directory of the Markdown sources, for references to other pages"],
             "cache_dir": ["", "Directory for the disk cache (empty: memory only)"],
+            "shapes": ["formula", "Output shapes by the registry's formulas (formula) or meta kernels (torch)"],
         }
         super().__init__(**kwargs)
         if session is None:
+            self._check_config()
             cache_dir = self.getConfig("cache_dir")
             session = Session(
                 convention=self.getConfig("flops"),
                 imports=tuple(self.getConfig("imports")),
+                shapes=self.getConfig("shapes"),
                 on_error=self.getConfig("on_error"),
                 cache=Cache(cache_dir or None),
                 docs_dir=self.getConfig("docs_dir") or None,
                 site_path=str(Path.cwd()),
             )
         self.session = session
+
+    def _check_config(self) -> None:
+        """Refuse settings the extension would otherwise ignore or misread, naming the setting."""
+        choices = {"flops": ("2mac", "mac", "detailed"), "on_error": ("raise", "warn"), "shapes": ("formula", "torch")}
+        for name, allowed in choices.items():
+            if self.getConfig(name) not in allowed:
+                raise ValueError(f"cnn_cost: {name}: {self.getConfig(name)!r} is not one of {', '.join(allowed)}")
+        imports = self.getConfig("imports")
+        if not isinstance(imports, (list, tuple)) or not all(isinstance(i, str) for i in imports):
+            raise ValueError(f"cnn_cost: imports: a list of module names, not {imports!r:.60}")
+        for name in imports:
+            reason = refused(name)
+            if reason:
+                raise ValueError(f"cnn_cost: imports: {reason}")
 
     def extendMarkdown(self, md: Markdown) -> None:
         md.cnn_cost_session = self.session  # type: ignore[attr-defined]
@@ -332,12 +336,10 @@ def makeExtension(**kwargs: Any) -> CnnCostExtension:
 
 def fence_validator(language: str, inputs: dict[str, str], options: dict[str, str], attrs: dict[str, str],
                     md: Markdown) -> bool:
-    """Accept only our line tag as an option."""
-    for k, v in inputs.items():
-        if k != "cnn_line":
-            attrs[k] = v
-        else:
-            options[k] = v
+    """Every `cnn-cost` fence is a block: options on the fence line are reported at the block, never
+    a reason to leave it unchecked (pymdownx would show a fence it does not accept as plain text)."""
+    if inputs:
+        options[UNSUPPORTED] = ", ".join(sorted(inputs))[:200]
     return True
 
 
@@ -348,25 +350,28 @@ def fence_format(src: str, language: str, class_name: str, options: dict[str, st
     pymdownx swallows any exception that is not its own and shows the block as plain code:
     an unexpected error is therefore reported as a problem here, never let through.
     """
+    page = page_state(md)
+    located = page.fence_line(src)
     try:
-        return _fence_format(src, options, md)
+        return _fence_format(src, options, page, located)
     except CnnCostError:
         raise
     except Exception as exc:  # an internal error must not hide a block silently
-        page = page_state(md)
-        line_text = options.get("cnn_line") if options else None
-        line = int(line_text) if line_text and line_text.isdigit() else None
+        line = located
         message = f"cnn-cost block: internal error ({type(exc).__name__}: {exc}); please report it"
         page.session.report(page, line, None, message)
         return render.block_html(src, block_id=None, title=None, result=None, problems=[message])
 
 
-def _fence_format(src: str, options: dict[str, str], md: Markdown) -> str:
-    page = page_state(md)
+def _fence_format(src: str, options: dict[str, str], page: PageState, located: int | None) -> str:
     session = page.session
     session.blocks_seen += 1
-    line_text = options.get("cnn_line") if options else None
-    first_line = int(line_text) if line_text and line_text.isdigit() else 1
+    first_line = located if located is not None else 1
+    if options.get(UNSUPPORTED):
+        unsupported = (f"options on the fence line are not supported ({options[UNSUPPORTED]}): write `title:` "
+                       "and the other settings inside the block")
+        session.report(page, None if located is None else located - 1, None, f"cnn-cost block: {unsupported}")
+        return render.block_html(src, block_id=None, title=None, result=None, problems=[unsupported])
     view_key = session.view_key(src)
     view = session.cache.get_view(view_key)
     if view is not None and not (view[0] and page.has(view[0])):
@@ -421,6 +426,7 @@ def _fence_format(src: str, options: dict[str, str], md: Markdown) -> str:
             session.report(page, claim.line, None, text)
             problems.append(str(Problem(session.display(page.path), claim.line, None, message)))
     html = render.block_html(src, block_id=block.id, title=block.title, result=result, columns=block.columns,
+                             search_tables=session.search_tables,
                              claims=held if not block.xfail else (), problems=problems,
                              demonstrations=demonstrations)
     if not problems and session.modules_unchanged(src):  # not if an imported module changed meanwhile
@@ -465,12 +471,25 @@ def _format_value(value: int | tuple[int, ...], path: str) -> str:
     return format_int(value)  # type: ignore[arg-type]
 
 
+def _split_ratio(expr: str) -> tuple[str, str] | None:
+    """`a.params / b.params` -> (a, b): the first slash with whitespace on both sides (page paths have
+    slashes without). A scan, not a regex: linear in the length of the text."""
+    at = expr.find("/")
+    while at >= 0:
+        if 0 < at < len(expr) - 1 and expr[at - 1].isspace() and expr[at + 1].isspace():
+            return expr[:at].strip(), expr[at + 1 :].strip()
+        at = expr.find("/", at + 1)
+    return None
+
+
 def inline_value(page: PageState, expr: str) -> tuple[str, str]:
     """Evaluate an inline expression; returns (text shown, tooltip). Raises CnnCostError."""
+    if len(expr) > MAX_INLINE:
+        raise CnnCostError(f"a `#!cnn` expression of {len(expr):,} characters; the limit is {MAX_INLINE}")
     expr, eq, claimed = expr.partition("=")
     expr, claimed = expr.strip(), claimed.strip()
-    ratio = re.split(r"\s+/\s+", expr, maxsplit=1)
-    if len(ratio) == 2:
+    ratio = _split_ratio(expr)
+    if ratio is not None:
         left, right = ratio
         ra, pa = _lookup(page, left.strip())
         rb, pb = _lookup(page, right.strip())
@@ -502,11 +521,7 @@ def inline_value(page: PageState, expr: str) -> tuple[str, str]:
 def inline_format(src: str, language: str, class_name: str, md: Markdown) -> str:
     """The inlinehilite formatter for `#!cnn ...`."""
     page = page_state(md)
-    line = None
-    m = _MARK.match(src)
-    if m:
-        line = int(m.group(1))
-        src = src[m.end():]
+    line = page.lines.reference(src) if page.lines is not None else None
     try:
         shown, tooltip = inline_value(page, src.strip())
     except Exception as exc:  # pymdownx would swallow anything else and print the raw code

@@ -15,6 +15,7 @@ from mkdocs.structure.files import File, Files
 from cnn_cost import preview
 from cnn_cost.cache import Cache
 from cnn_cost.config import CnnCostConfig
+from cnn_cost.imports import refused
 from cnn_cost.markdown import (
     FENCE_NAME,
     INLINE_NAME,
@@ -49,6 +50,10 @@ class CnnCostPlugin(BasePlugin[CnnCostConfig]):
         if not self.config.enabled:
             return config
         root = Path(config.config_file_path or ".").resolve().parent
+        for name in self.config.imports:
+            reason = refused(name)
+            if reason:
+                raise PluginError(f"cnn-cost: imports: {reason}")
         cache_dir = self.config.cache_dir
         cache = Cache(root / cache_dir if cache_dir else None)
         previous = self.session
@@ -62,6 +67,8 @@ class CnnCostPlugin(BasePlugin[CnnCostConfig]):
         self.session = Session(
             convention=self.config.flops,
             imports=tuple(self.config.imports),
+            shapes=self.config.shapes,
+            search_tables=self.config.search_tables,
             on_error="show" if self.command == "serve" else ("fail" if self.config.on_error == "fail" else "warn"),
             cache=cache,
             site_path=str(root),
@@ -138,6 +145,8 @@ class CnnCostPlugin(BasePlugin[CnnCostConfig]):
             if raw and raw.endswith(markdown) and len(raw) > len(markdown):
                 offset = raw[: len(raw) - len(markdown)].count("\n")
             self.session.current_offset = offset
+            # lines are read from the file itself when the Markdown is the file's (less its front matter)
+            self.session.current_source = raw if raw and raw.endswith(markdown) else None
         return markdown
 
     def on_env(self, env: Any, *, config: Any, files: Any) -> Any:

@@ -1,7 +1,14 @@
-"""Results -> HTML: the highlighted block, the per-layer table, the verified claims, problems."""
+"""Results -> HTML: the highlighted block, the per-layer table, the verified claims, problems.
+
+Search indexers (Material's and MkDocs' own search plugins) keep the text of the page and drop
+most tags: cells, rows and block parts are therefore separated by whitespace, or their text
+would run together into one word ("896884,7361,769,472"). See `search_numbers` for the
+digit-only forms, and `search_tables=False` for leaving tables out of the index.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from html import escape
 
@@ -26,6 +33,11 @@ CONVENTION_TEXT = {
 }
 _FORMATTER = HtmlFormatter(cssclass="highlight", wrapcode=True)
 _LEXER = YamlLexer()
+# Material's search skips an element with this attribute (and strips the attribute from the page
+# after indexing, which needs a non-empty value); MkDocs' built-in search ignores it.
+SEARCH_EXCLUDE = ' data-search-exclude="true"'
+_GROUPED = re.compile(r"(?<![\d,.])\d{1,3}(?:,\d{3})+(?![\d,]|\.\d)")
+_TAG = re.compile(r"<[^>]*>")
 
 
 def code(source: str) -> str:
@@ -75,7 +87,7 @@ def _cell(column: str, row: Row, result: Result) -> str:
     if column == "flops_share":
         return share_bar(row.flops, result.flops)
     if column == "formula":
-        return "".join(f'<span class="cnn-cost-formula">{escape(line)}</span>' for line in row.formula)
+        return "\n".join(f'<span class="cnn-cost-formula">{escape(line)}</span>' for line in row.formula)
     return ""  # pragma: no cover
 
 
@@ -93,15 +105,19 @@ def _total(column: str, result: Result) -> str:
     return ""
 
 
-def table(result: Result, columns: Sequence[str] = DEFAULT_COLUMNS) -> str:
-    """The per-layer table with a totals row."""
+def table(result: Result, columns: Sequence[str] = DEFAULT_COLUMNS, *, search_tables: bool = True) -> str:
+    """The per-layer table with a totals row.
+
+    Cells and rows are separated by newlines (not shown) so that search indexes see one word
+    per cell; `search_tables=False` marks the table and its notes `data-search-exclude`.
+    """
 
     columns = [*columns, *(f"as:{tool}" for tool, _ in result.counters)]
 
     def header(column: str) -> str:
         if column.startswith("as:"):
             spec = COUNTERS[column[3:]]
-            return f'<span title="{escape(spec.call)}">{escape(spec.name)}<br>({escape(spec.unit)})</span>'
+            return f'<span title="{escape(spec.call)}">{escape(spec.name)}<br>\n({escape(spec.unit)})</span>'
         return HEADERS[column]
 
     def attrs(column: str) -> str:
@@ -109,14 +125,14 @@ def table(result: Result, columns: Sequence[str] = DEFAULT_COLUMNS) -> str:
             return ' class="cnn-cost-num" style="text-align: right"'
         return {"output": ' class="cnn-cost-shape"', "formula": ' class="cnn-cost-formula-cell"'}.get(column, "")
 
-    head = "".join(f"<th{attrs(c)}>{header(c)}</th>" for c in columns)
+    head = "\n".join(f"<th{attrs(c)}>{header(c)}</th>" for c in columns)
     body = "".join(
-        "<tr>" + "".join(f"<td{attrs(c)}>{_cell(c, row, result)}</td>" for c in columns) + "</tr>"
+        "<tr>\n" + "\n".join(f"<td{attrs(c)}>{_cell(c, row, result)}</td>" for c in columns) + "\n</tr>\n"
         for row in result.rows
     )
-    foot = "<tr class=\"cnn-cost-total\">" + "".join(
+    foot = "<tr class=\"cnn-cost-total\">\n" + "\n".join(
         f"<td{attrs(c)}>{_total(c, result)}</td>" for c in columns
-    ) + "</tr>"
+    ) + "\n</tr>\n"
     notes = []
     if any(r.note == "measured" for r in result.rows):
         notes.append("† not in the registry: parameters by <code>numel()</code>, FLOPs measured by "
@@ -126,10 +142,28 @@ def table(result: Result, columns: Sequence[str] = DEFAULT_COLUMNS) -> str:
                      "from per-layer rules checked against the libraries (see the reference page).")
     if any(r.note == "shared" for r in result.rows):
         notes.append("‡ the same module called again: its parameters are counted once")
-    note_html = "".join(f'<p class="cnn-cost-note">{n}</p>' for n in notes)
+    exclude = "" if search_tables else SEARCH_EXCLUDE
+    note_html = "".join(f'\n<p class="cnn-cost-note"{exclude}>{n}</p>' for n in notes)
     return (
-        f"<table><thead><tr>{head}</tr></thead><tbody>{body}{foot}</tbody></table>{note_html}"
+        f"<table{exclude}>\n<thead>\n<tr>\n{head}\n</tr>\n</thead>\n<tbody>\n{body}{foot}</tbody>\n</table>"
+        f"{note_html}"
     )
+
+
+def search_numbers(*html: str) -> str:
+    """The numbers grouped with commas in `html` ("1,792"), once each, without their commas.
+
+    A reader may search for 1792 as well as for 1,792, and to every search tokenizer we know
+    (separators of whitespace and hyphens by default) those are different words. The result
+    goes into a `hidden` element: indexed, but neither shown, read aloud nor copied.
+    """
+    seen: dict[str, None] = {}
+    for part in html:
+        for match in _GROUPED.finditer(_TAG.sub(" ", part)):
+            seen.setdefault(match.group(0).replace(",", ""), None)
+    if not seen:
+        return ""
+    return f'<div class="cnn-cost-search" hidden>{" ".join(seen)}</div>'
 
 
 def summary(result: Result) -> str:
@@ -172,8 +206,13 @@ def block_html(
     claims: Sequence[Claim] = (),
     problems: Sequence[str] = (),
     demonstrations: Sequence[str] = (),
+    search_tables: bool = True,
 ) -> str:
-    """The whole block: title, code, problems, table, summary, verified claims."""
+    """The whole block: title, code, problems, table, summary, verified claims.
+
+    `search_tables=False` leaves the table out of search indexes that honour
+    `data-search-exclude` (Material's); the title, code, summary and claims stay searchable.
+    """
     anchor = f' id="cnn-cost-{escape(block_id)}"' if block_id else ""
     parts = [f'<div class="cnn-cost"{anchor}>']
     if title:
@@ -186,11 +225,12 @@ def block_html(
             "warning", "A wrong number, on purpose: the claim below does not hold", demonstrations
         ))
     if result is not None:
-        parts.append(table(result, columns))
-        parts.append(summary(result))
-        parts.append(verified(claims))
+        table_html, summary_html = table(result, columns, search_tables=search_tables), summary(result)
+        parts += [table_html, summary_html, verified(claims)]
+        if search_tables:
+            parts.append(search_numbers(table_html, summary_html))
     parts.append("</div>")
-    return "".join(parts)
+    return "\n".join(part for part in parts if part)
 
 
 def inline_html(text: str, tooltip: str, ok: bool = True) -> str:

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnn_cost.layers.registry import Cost, Shape, equation, n, register
+from cnn_cost.layers.registry import Cost, Shape, ShapeMismatch, equation, fmt, n, register
 
 
 @register("MultiheadAttention", input_rank=3, atomic=True, wrap="self-attention")
-def multihead_attention(m: Any, x: Shape, y: Shape) -> Cost:
+def multihead_attention(m: Any, x: Shape, y: Shape | None) -> Cost:
+    """A block calls it as self-attention, (x, x, x). Given PyTorch's output `y`, key and value may
+    have been other tensors (of the same length)."""
     e = m.embed_dim
     heads = m.num_heads
     kdim, vdim = m.kdim, m.vdim
+    if len(x) not in (2, 3):
+        raise ShapeMismatch(f"expects a 2-D (unbatched) or 3-D (batched) input, got {len(x)}-D {fmt(x)}")
+    if x[-1] != e:
+        raise ShapeMismatch(f"expects embed_dim {e} features (last dimension), got {x[-1]}")
+    if y is None and (kdim != e or vdim != e):
+        raise ShapeMismatch(f"as self-attention, key and value have {e} features: kdim {kdim} and vdim {vdim} "
+                            "must equal embed_dim")
     bias = m.in_proj_bias is not None
     if len(x) == 2:
         length, batch = x[0], 1

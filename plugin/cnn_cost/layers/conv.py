@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnn_cost.layers.registry import Cost, Shape, dot, equation, n, prod, register, tup
+from cnn_cost.layers.registry import (
+    Cost,
+    Shape,
+    ShapeMismatch,
+    dot,
+    equation,
+    expect_rank,
+    fmt,
+    knobs,
+    n,
+    prod,
+    register,
+)
 
 
 def split(x: Shape, dims: int) -> tuple[int, int, Shape]:
@@ -12,6 +24,35 @@ def split(x: Shape, dims: int) -> tuple[int, int, Shape]:
     if len(x) == dims + 1:
         return 1, x[0], x[1:]
     return x[0], x[1], x[2:]
+
+
+def positive(values: tuple[int, ...], what: str) -> None:
+    if min(values) < 1:
+        raise ShapeMismatch(f"{what} must be positive, got {fmt(values)}")
+
+
+def non_negative(values: tuple[int, ...], what: str) -> None:
+    if min(values) < 0:
+        raise ShapeMismatch(f"{what} must not be negative, got {fmt(values)}")
+
+
+def too_small(size: int, k: int, s: int, p: int, d: int, out: int) -> ShapeMismatch:
+    """'output size would be 0 (input 2, kernel 3, padding 0)'."""
+    parts = [f"input {size}", f"kernel {k}"] + ([f"stride {s}"] if s != 1 else []) + [f"padding {p}"]
+    parts += [f"dilation {d}"] if d != 1 else []
+    return ShapeMismatch(f"output size would be {out} ({', '.join(parts)})")
+
+
+def kernel(m: Any, dims: int) -> tuple[int, ...]:
+    """A convolution's kernel size: the constructor keeps a tuple as given, so it must have `dims` entries."""
+    if isinstance(m.kernel_size, (tuple, list)) and len(m.kernel_size) != dims:
+        raise ShapeMismatch(f"kernel_size {tuple(m.kernel_size)} does not have {dims} entries")
+    return knobs(m.kernel_size, dims, "kernel_size")
+
+
+def check_channels(expected: int, got: int) -> None:
+    if got != expected:
+        raise ShapeMismatch(f"expects {expected} input channels, got {got}")
 
 
 def out_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool = False) -> tuple[int, str]:
@@ -41,10 +82,19 @@ def spatial_text(texts: list[str], dims: int) -> str:
     return "; ".join(f"{name}: {t}" for name, t in zip(names, texts, strict=True))
 
 
+PAD_LIMITS = {"reflect": "less than", "circular": "at most"}  # padding_mode: how the pad compares to the input
+
+
 def _conv(dims: int) -> Any:
-    def cost(m: Any, x: Shape, y: Shape) -> Cost:
+    def cost(m: Any, x: Shape, y: Shape | None) -> Cost:
+        expect_rank(x, dims)
         batch, cin, spatial = split(x, dims)
-        k = tup(m.kernel_size, dims)
+        check_channels(m.in_channels, cin)
+        k = kernel(m, dims)
+        stride, dilation = knobs(m.stride, dims, "stride"), knobs(m.dilation, dims, "dilation")
+        positive(k, "kernel_size")
+        positive(stride, "stride")
+        positive(dilation, "dilation")
         g = m.groups
         cout = m.out_channels
         bias = m.bias is not None
@@ -53,20 +103,31 @@ def _conv(dims: int) -> Any:
         params = weight + (cout if bias else 0)
         p_expr = f"({dot(*k, cin)}/{g})·{cout}" + (f" + {cout}" if bias else "")
         if isinstance(m.padding, str):
+            if m.padding not in ("same", "valid"):
+                raise ShapeMismatch(f"padding {m.padding!r} is not 'same' or 'valid'")
             pads = None
         else:
-            pads = tup(m.padding, dims)
+            pads = knobs(m.padding, dims, "padding")
+            non_negative(pads, "padding")
         outs, texts = [], []
         for i in range(dims):
-            if pads is None:
-                if m.padding == "same":
-                    outs.append(spatial[i])
-                    texts.append(f"padding='same' keeps {spatial[i]}")
-                    continue
-                pad = 0
+            if pads is None and m.padding == "same":  # left and right as PyTorch splits them
+                total = dilation[i] * (k[i] - 1)
+                sides = (total // 2, total - total // 2)
             else:
-                pad = pads[i]
-            o, t = out_size(spatial[i], k[i], tup(m.stride, dims)[i], pad, tup(m.dilation, dims)[i])
+                pad = 0 if pads is None else pads[i]
+                sides = (pad, pad)
+            limit = PAD_LIMITS.get(m.padding_mode)
+            if limit and any(p > spatial[i] or (p == spatial[i] and limit == "less than") for p in sides):
+                raise ShapeMismatch(f"padding_mode {m.padding_mode!r} needs padding {limit} the input size "
+                                    f"(padding {max(sides)}, input {spatial[i]})")
+            if pads is None and m.padding == "same":
+                outs.append(spatial[i])
+                texts.append(f"padding='same' keeps {spatial[i]}")
+                continue
+            o, t = out_size(spatial[i], k[i], stride[i], sides[0], dilation[i])
+            if o < 1:
+                raise too_small(spatial[i], k[i], stride[i], sides[0], dilation[i], o)
             outs.append(o)
             texts.append(t)
         positions = batch * prod(outs)
@@ -90,23 +151,37 @@ def _conv(dims: int) -> Any:
 
 
 def _conv_transpose(dims: int) -> Any:
-    def cost(m: Any, x: Shape, y: Shape) -> Cost:
+    def cost(m: Any, x: Shape, y: Shape | None) -> Cost:
+        expect_rank(x, dims)
         batch, cin, spatial = split(x, dims)
-        k = tup(m.kernel_size, dims)
+        check_channels(m.in_channels, cin)
+        k = kernel(m, dims)
         g = m.groups
         cout = m.out_channels
         bias = m.bias is not None
         per_in = prod(k) * (cout // g)
         params = per_in * cin + (cout if bias else 0)
         p_expr = f"({dot(*k, cout)}/{g})·{cin}" + (f" + {cout}" if bias else "")
-        s, p, d = tup(m.stride, dims), tup(m.padding, dims), tup(m.dilation, dims)
-        op = tup(m.output_padding, dims)
+        s, p = knobs(m.stride, dims, "stride"), knobs(m.padding, dims, "padding")
+        d = knobs(m.dilation, dims, "dilation")
+        op = knobs(m.output_padding, dims, "output_padding")
+        positive(k, "kernel_size")
+        positive(s, "stride")
+        positive(d, "dilation")
+        non_negative(p, "padding")
+        non_negative(op, "output_padding")
         outs, texts = [], []
         for i in range(dims):
+            if op[i] >= s[i] and op[i] >= d[i]:
+                raise ShapeMismatch(f"output_padding {op[i]} must be smaller than stride {s[i]} or dilation {d[i]}")
             o = (spatial[i] - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + op[i] + 1
+            if o < 1:
+                raise ShapeMismatch(f"output size would be {o} (input {spatial[i]}, kernel {k[i]}, stride {s[i]}, "
+                                    f"padding {p[i]}, output_padding {op[i]})")
             outs.append(o)
             texts.append(f"({spatial[i]}−1)·{s[i]} − 2·{p[i]} + {d[i]}·({k[i]}−1) + {op[i]} + 1 = {o}")
-        if tuple(y[-dims:]) != tuple(outs):  # an explicit output_size in forward() is not used in blocks
+        # forward(x, output_size) may ask for a larger output (blocks never do): PyTorch's shape wins if given
+        if y is not None and len(y) == len(x) and tuple(y[-dims:]) != tuple(outs):
             outs = list(y[-dims:])
         lead = f"{batch}·" if batch != 1 else ""
         macs = per_in * cin * batch * prod(spatial)
@@ -131,4 +206,4 @@ for _d in (1, 2, 3):
     register(f"Conv{_d}d", input_rank=_d + 2)(_conv(_d))
     register(f"ConvTranspose{_d}d", input_rank=_d + 2)(_conv_transpose(_d))
 
-__all__ = ["out_size", "spatial_text", "split"]
+__all__ = ["check_channels", "kernel", "non_negative", "out_size", "positive", "spatial_text", "split", "too_small"]

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnn_cost.layers.registry import Cost, Shape, dot, equation, prod, register
+from cnn_cost.layers.registry import Cost, Shape, ShapeMismatch, dot, equation, prod, register
+
+
+def check_features(expected: int, x: Shape, what: str = "input features") -> None:
+    if not x:
+        raise ShapeMismatch(f"expects {expected} {what} in the last dimension, got a 0-D input")
+    if x[-1] != expected:
+        raise ShapeMismatch(f"expects {expected} {what} (last dimension), got {x[-1]}")
 
 
 @register("Linear")
-def linear(m: Any, x: Shape, y: Shape) -> Cost:
+def linear(m: Any, x: Shape, y: Shape | None) -> Cost:
     fin, fout = m.in_features, m.out_features
+    check_features(fin, x)
     bias = m.bias is not None
     rows = prod(x[:-1])
     params = fin * fout + (fout if bias else 0)
@@ -27,8 +35,12 @@ def linear(m: Any, x: Shape, y: Shape) -> Cost:
 
 
 @register("Bilinear", wrap="both-inputs")
-def bilinear(m: Any, x: Shape, y: Shape) -> Cost:
+def bilinear(m: Any, x: Shape, y: Shape | None) -> Cost:
+    """A block calls Bilinear(x, x). Given PyTorch's output `y`, the second input may have been another tensor."""
     f1, f2, fout = m.in1_features, m.in2_features, m.out_features
+    check_features(f1, x)
+    if y is None and f2 != f1:
+        raise ShapeMismatch(f"takes its input twice, so in1_features {f1} and in2_features {f2} must be equal")
     bias = m.bias is not None
     rows = prod(x[:-1])
     params = fout * f1 * f2 + (fout if bias else 0)
@@ -45,8 +57,9 @@ def bilinear(m: Any, x: Shape, y: Shape) -> Cost:
     )
 
 
-@register("Embedding")
-def embedding(m: Any, x: Shape, y: Shape) -> Cost:
+@register("Embedding", index_input=True)
+def embedding(m: Any, x: Shape, y: Shape | None) -> Cost:
+    """Any shape of indices; that they are integers in range is not a shape matter."""
     params = m.num_embeddings * m.embedding_dim
     return Cost(
         params=params,

@@ -4,20 +4,43 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnn_cost.layers.conv import out_size, spatial_text, split
-from cnn_cost.layers.registry import Cost, Shape, dot, equation, prod, register, tup
+from cnn_cost.layers.conv import non_negative, out_size, positive, spatial_text, split, too_small
+from cnn_cost.layers.registry import (
+    Cost,
+    Shape,
+    ShapeMismatch,
+    dot,
+    equation,
+    expect_rank,
+    fmt,
+    knobs,
+    prod,
+    register,
+)
 
 
 def _pool(dims: int, kind: str) -> Any:
-    def cost(m: Any, x: Shape, y: Shape) -> Cost:
+    def cost(m: Any, x: Shape, y: Shape | None) -> Cost:
+        expect_rank(x, dims)
         batch, channels, spatial = split(x, dims)
-        k = tup(m.kernel_size, dims)
-        s = tup(m.stride if m.stride else m.kernel_size, dims)
-        p = tup(m.padding, dims)
-        d = tup(getattr(m, "dilation", 1), dims)
+        k = knobs(m.kernel_size, dims, "kernel_size")
+        stride = m.stride if m.stride not in (None, (), []) else m.kernel_size
+        s = knobs(stride, dims, "stride")
+        p = knobs(m.padding, dims, "padding")
+        d = knobs(getattr(m, "dilation", 1), dims, "dilation")
+        positive(k, "kernel_size")
+        positive(s, "stride")
+        positive(d, "dilation")
+        non_negative(p, "padding")
         outs, texts = [], []
         for i in range(dims):
+            if 2 * p[i] > k[i]:
+                raise ShapeMismatch(f"padding {p[i]} must be at most half the kernel size {k[i]}")
+            if kind == "avg" and dims == 3 and spatial[i] < k[i]:  # avg_pool3d checks this before padding
+                raise ShapeMismatch(f"input {fmt(spatial)} is smaller than the kernel {fmt(k)}")
             o, t = out_size(spatial[i], k[i], s[i], p[i], d[i], bool(m.ceil_mode))
+            if o < 1:
+                raise too_small(spatial[i], k[i], s[i], p[i], d[i], o)
             outs.append(o)
             texts.append(t)
         out_numel = batch * channels * prod(outs)
@@ -34,13 +57,50 @@ def _pool(dims: int, kind: str) -> Any:
     return cost
 
 
-def _adaptive(dims: int) -> Any:
-    def cost(m: Any, x: Shape, y: Shape) -> Cost:
-        batch, channels, spatial = split(x, dims)
-        size = tup(m.output_size, dims)
-        outs = [spatial[i] if size[i] is None else size[i] for i in range(dims)]
+def adaptive_sizes(output_size: Any, spatial: Shape) -> list[int]:
+    """The output size of an adaptive pool: one int for all, or one per dimension (None keeps the input's)."""
+    dims = len(spatial)
+    if isinstance(output_size, (tuple, list)):
+        sizes = tuple(output_size)
+        if len(sizes) != dims:
+            raise ShapeMismatch(f"output_size {sizes} does not have {dims} entries")
+        if dims == 1 and None in sizes:
+            raise ShapeMismatch("output_size None needs a 2-D or 3-D adaptive pool")
+    elif output_size is None:
+        raise ShapeMismatch("output_size None is not a size")
+    else:
+        sizes = (output_size,) * dims
+    outs = [spatial[i] if sizes[i] is None else sizes[i] for i in range(dims)]
+    if not all(isinstance(o, int) and not isinstance(o, bool) for o in outs):
+        raise ShapeMismatch(f"output_size {output_size!r} is not made of ints")
+    if min(outs) < 1:
+        raise ShapeMismatch(f"output size would be {fmt(outs)} (output_size {output_size!r})")
+    return outs
+
+
+def _global_mean(m: Any, x: Shape, dims: int) -> bool:
+    """AdaptiveAvgPool2d/3d to size 1 everywhere is PyTorch's mean over the last `dims` dimensions, for any rank.
+
+    (A tuple output_size must leave at least one leading dimension; None keeps the input's size.)
+    """
+    size = m.output_size
+    if dims == 1 or len(x) < dims or (isinstance(size, (tuple, list)) and len(x) <= dims):
+        return False
+    sizes = tuple(size) if isinstance(size, (tuple, list)) else (size,) * dims
+    return len(sizes) == dims and all((x[-dims + i] if s is None else s) == 1 for i, s in enumerate(sizes))
+
+
+def _adaptive(dims: int, kind: str) -> Any:
+    def cost(m: Any, x: Shape, y: Shape | None) -> Cost:
+        if kind == "avg" and len(x) not in (dims + 1, dims + 2) and _global_mean(m, x, dims):
+            outs = [1] * dims
+            shape = (*x[:-dims], *outs)
+        else:
+            expect_rank(x, dims)
+            batch, channels, spatial = split(x, dims)
+            outs = adaptive_sizes(m.output_size, spatial)
+            shape = ((batch,) if len(x) == dims + 2 else ()) + (channels, *outs)
         extra = prod(x)
-        shape = ((batch,) if len(x) == dims + 2 else ()) + (channels, *outs)
         return Cost(
             extra=extra,
             extra_formula=f"{equation(dot(*x), extra)} (one per input element)",
@@ -54,4 +114,5 @@ def _adaptive(dims: int) -> Any:
 for _d in (1, 2, 3):
     register(f"MaxPool{_d}d", input_rank=_d + 2)(_pool(_d, "max"))
     register(f"AvgPool{_d}d", input_rank=_d + 2)(_pool(_d, "avg"))
-    register(f"AdaptiveAvgPool{_d}d", f"AdaptiveMaxPool{_d}d", input_rank=_d + 2)(_adaptive(_d))
+    register(f"AdaptiveAvgPool{_d}d", input_rank=_d + 2)(_adaptive(_d, "avg"))
+    register(f"AdaptiveMaxPool{_d}d", input_rank=_d + 2)(_adaptive(_d, "max"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnn_cost.layers.registry import Cost, Shape, equation, n, register
+from cnn_cost.layers.registry import Cost, Shape, ShapeMismatch, equation, fmt, n, register
 
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
 # FLOPs per hidden unit and step outside the products (detailed): activations and state updates.
@@ -26,7 +26,12 @@ KEYWORDS = {
 def _recurrent(kind: str) -> Any:
     gates = GATES[kind]
 
-    def cost(m: Any, x: Shape, y: Shape) -> Cost:
+    def cost(m: Any, x: Shape, y: Shape | None) -> Cost:
+        """The block's wrapper returns the first output only: the last layer's outputs at every step."""
+        if len(x) not in (2, 3):
+            raise ShapeMismatch(f"expects a 2-D (unbatched) or 3-D (batched) input, got {len(x)}-D {fmt(x)}")
+        if x[-1] != m.input_size:
+            raise ShapeMismatch(f"expects {m.input_size} input features (last dimension), got {x[-1]}")
         h = m.hidden_size
         proj = getattr(m, "proj_size", 0) or 0
         r = proj or h

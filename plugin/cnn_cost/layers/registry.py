@@ -1,19 +1,39 @@
 """The one registry of per-layer formulas.
 
 An entry sees only the module's hyper-parameters (read as plain attributes), its input
-shape and its output shape, and returns a `Cost`: parameters by formula, MACs, the extra
-FLOPs the `detailed` convention adds, and the formulas with the layer's numbers put in.
-Nothing here imports torch.
+shape and, optionally, its output shape, and returns a `Cost`: parameters by formula, MACs,
+the extra FLOPs the `detailed` convention adds, the output shape, and the formulas with the
+layer's numbers put in. Nothing here imports torch.
+
+The contract of every entry, `cost(module, x, y=None)`:
+
+- With `y=None` the entry works out the output shape from `x` and the module's attributes
+  alone (for the wrapped layers: the shape of what the block's wrapper returns), sets
+  `Cost.shape` to it and computes everything else from it. Given PyTorch's real output shape
+  `y` for a valid input, the result is the same `Cost`, field by field.
+- An input the layer cannot take (wrong rank, channel or feature count, an output size below
+  1, hyper-parameters PyTorch rejects at call time) raises `ShapeMismatch` with a short reason.
+- `Cost.shape` is None only where an entry cannot give a formula: PyTorch then decides.
+  (No entry does so today.)
+- Given `y`, an entry trusts it where a block's wrapper is not the only caller: ConvTranspose
+  takes the spatial size of `y` (forward's `output_size`), Bilinear and MultiheadAttention
+  do not require the second input, key and value to be the input itself.
+- Shapes do not tell dtypes: `LayerSpec.index_input` marks the layers that take integer indices.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 Shape = tuple[int, ...]
+
+
+class ShapeMismatch(ValueError):
+    """The input shape does not fit the layer: 'expects 3 input channels, got 4'."""
 
 
 @dataclass(frozen=True)
@@ -26,7 +46,7 @@ class Cost:
     params_formula: str = ""
     macs_formula: str = ""
     extra_formula: str = ""
-    shape: Shape | None = None  # output shape by formula (checked against PyTorch's), if the entry gives one
+    shape: Shape | None = None  # output shape by formula (checked against PyTorch's); None: PyTorch decides
     shape_formula: str = ""
 
     def flops(self, convention: str) -> int:
@@ -50,7 +70,13 @@ class Cost:
         return lines
 
 
-CostFn = Callable[[Any, Shape, Shape], Cost]
+CostFn = Callable[[Any, Shape, Shape | None], Cost]
+
+
+class EntryFn(Protocol):
+    """A registered cost function: `cost(module, x)` or `cost(module, x, y)`."""
+
+    def __call__(self, module: Any, x: Shape, y: Shape | None = None, /) -> Cost: ...
 
 
 @dataclass(frozen=True)
@@ -58,11 +84,14 @@ class LayerSpec:
     """One layer type in the registry."""
 
     name: str
-    cost: CostFn | None  # None for containers (Sequential)
+    cost: EntryFn | None  # None for containers (Sequential)
     input_rank: int | None = None  # rank of a batched input, if fixed (Conv2d: 4)
     keywords: tuple[str, ...] | None = None  # constructor arguments, where torch's signature is *args
     atomic: bool = False  # has child modules but is one row (MultiheadAttention)
-    wrap: str | None = None  # how a block calls it: "first-output" or "self-attention"
+    wrap: str | None = None  # how a block calls it: "first-output", "self-attention" or "both-inputs"
+    # takes integer indices (Embedding): shapes cannot tell, so after a layer with a float output the
+    # formula's shape stands for an input PyTorch refuses; only the block's own input can be integers
+    index_input: bool = False
 
 
 REGISTRY: dict[str, LayerSpec] = {}
@@ -74,6 +103,7 @@ def register(
     keywords: tuple[str, ...] | None = None,
     atomic: bool = False,
     wrap: str | None = None,
+    index_input: bool = False,
 ) -> Callable[[CostFn], CostFn]:
     """Register one cost function for one or more layer names (a family).
 
@@ -87,10 +117,23 @@ def register(
         for name, rank in zip(names, ranks, strict=True):
             if name in REGISTRY:
                 raise ValueError(f"layer {name!r} registered twice")
-            REGISTRY[name] = LayerSpec(name, fn, rank, keywords, atomic, wrap)
+            REGISTRY[name] = LayerSpec(name, _checked(fn), rank, keywords, atomic, wrap, index_input)
         return fn
 
     return decorator
+
+
+def _checked(fn: CostFn) -> EntryFn:
+    """The entry as stored: shapes as tuples, `y` optional, an empty input refused for every layer."""
+
+    @functools.wraps(fn)
+    def cost(module: Any, x: Shape, y: Shape | None = None, /) -> Cost:
+        x = tuple(x)
+        if any(d < 1 for d in x):
+            raise ShapeMismatch(f"the input {fmt(x)} has an empty dimension")
+        return fn(module, x, None if y is None else tuple(y))
+
+    return cost
 
 
 def register_container(name: str) -> None:
@@ -123,6 +166,46 @@ def tup(value: Any, dims: int) -> tuple[Any, ...]:
     return (value,) * dims
 
 
+def fmt(shape: Sequence[int]) -> str:
+    """A shape as written in messages: '[1, 3, 32, 32]'."""
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def knobs(value: Any, dims: int, what: str) -> tuple[int, ...]:
+    """A per-dimension hyper-parameter as `dims` ints: one int, one per dimension, or one for all.
+
+    Raises ShapeMismatch when the value cannot be read so (a tuple of the wrong length).
+    """
+    values = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    if len(values) == 1:
+        values = values * dims
+    if len(values) != dims or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        raise ShapeMismatch(f"{what} {value!r} is not one int or {dims} ints")
+    return values
+
+
+def rank_text(*ranks: int) -> str:
+    """'a 3-D or 4-D input'."""
+    return "a " + " or ".join(f"{r}-D" for r in ranks) + " input"
+
+
+def expect_rank(x: Shape, dims: int) -> bool:
+    """For layers over `dims` spatial dimensions: True if `x` is batched, False if unbatched."""
+    if len(x) not in (dims + 1, dims + 2):
+        raise ShapeMismatch(
+            f"expects a {dims + 1}-D (unbatched) or {dims + 2}-D (batched) input, got {len(x)}-D {fmt(x)}"
+        )
+    return len(x) == dims + 2
+
+
+def dim_index(dim: int, rank: int, what: str) -> int:
+    """A dimension argument wrapped as PyTorch does (a 0-D tensor counts as 1-D here)."""
+    size = max(rank, 1)
+    if not -size <= dim < size:
+        raise ShapeMismatch(f"{what} {dim} is out of range for a {rank}-D input")
+    return dim % size
+
+
 def equation(expr: str, result: int) -> str:
     """'expr = result', leaving out the expression when it says nothing more."""
     if expr == str(result) or expr == n(result):
@@ -131,20 +214,24 @@ def equation(expr: str, result: int) -> str:
 
 
 def zero(kind: str) -> CostFn:
-    """A cost function for layers that cost nothing (Flatten, Dropout, Identity)."""
+    """A cost function for shape-preserving layers that cost nothing (Dropout, Identity)."""
 
-    def cost(module: Any, x: Shape, y: Shape) -> Cost:
-        return Cost(params_formula="", macs_formula=f"0 ({kind})")
+    def cost(module: Any, x: Shape, y: Shape | None) -> Cost:
+        return Cost(params_formula="", macs_formula=f"0 ({kind})", shape=x)
 
     return cost
 
 
 def elementwise(per_element: int, what: str) -> CostFn:
-    """Activations: no parameters, no MACs, `per_element` FLOPs per output element (detailed)."""
+    """Activations: no parameters, no MACs, `per_element` FLOPs per output element (detailed).
 
-    def cost(module: Any, x: Shape, y: Shape) -> Cost:
-        count = prod(y)
-        expr = dot(*y) if per_element == 1 else dot(per_element, *y)
-        return Cost(extra=per_element * count, extra_formula=f"{equation(expr, per_element * count)} ({what})")
+    The output has the input's shape, whatever its rank.
+    """
+
+    def cost(module: Any, x: Shape, y: Shape | None) -> Cost:
+        count = prod(x)
+        expr = dot(per_element, *x) if per_element != 1 else dot(*x) if x else "1"
+        return Cost(extra=per_element * count, extra_formula=f"{equation(expr, per_element * count)} ({what})",
+                    shape=x)
 
     return cost
