@@ -267,3 +267,83 @@ def test_pytorchs_error_text_is_the_same_in_every_run() -> None:
                               env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in (1, 2, 3, 4)}
     assert len(outputs) == 1, outputs
     assert "{'circular', 'reflect', 'replicate', 'zeros'}" in outputs.pop()
+
+
+# ------------------------------------------------------------------ caches stay bounded ----
+
+def test_memory_caches_forget_the_least_recently_used() -> None:
+    from cnn_cost.cache import Lru
+
+    lru = Lru(10, len)
+    for i in range(20):
+        lru[f"k{i}"] = "x" * 3
+        _ = lru.get("k0")  # a read does not keep an old key beyond the budget by itself
+    assert lru.weight <= 10 and len(lru) == 3
+    assert list(lru) == ["k17", "k18", "k19"]
+
+
+def test_serve_memory_does_not_grow_with_every_save_of_a_large_block() -> None:
+    """A large block saved many times keeps at most the budget of rows in memory (budget made small here)."""
+    from cnn_cost.cache import MEMORY_ROWS, Cache
+
+    cache = Cache()
+    assert cache.memory.budget == MEMORY_ROWS
+    cache.memory.budget = 5_000
+    for i in range(15):
+        block = parse_block(f"input: {i + 1}\nmodel: nn.Sequential(*[nn.ReLU()] * 999)\n")
+        cache.put(f"key{i}", evaluate(block))
+    assert cache.memory.weight <= 5_000
+    assert list(cache.memory) == [f"key{i}" for i in range(10, 15)]
+
+
+def test_unused_entries_and_leftover_temporary_files_are_pruned(tmp_path: Path) -> None:
+    from cnn_cost.cache import KEEP_BUILDS, STALE_TMP, Cache
+
+    cache = Cache(tmp_path)
+    result = evaluate(parse_block("input: 3x8x8\nlayers:\n  c: Conv2d(3, 8, 3)\n"))
+    cache.begin_build()
+    cache.put("old", result)
+    cache.put("kept", result)
+    cache.end_build(prune=True)
+    an_hour_ago = time.time() - 3600
+    os.utime(tmp_path / "old.json", (an_hour_ago, an_hour_ago))  # written long before the builds below
+    leftover = tmp_path / ".tmp-killed.json"
+    leftover.write_text("{", encoding="utf-8")
+    os.utime(leftover, (time.time() - STALE_TMP - 60,) * 2)
+    for _ in range(KEEP_BUILDS):
+        time.sleep(0.01)
+        cache = Cache(tmp_path)
+        cache.begin_build()
+        assert cache.get("kept") is not None
+        cache.end_build(prune=True)
+    assert (tmp_path / "kept.json").is_file()
+    assert not (tmp_path / "old.json").exists(), "an entry unused by the last full builds was kept"
+    assert not leftover.exists()
+
+
+def test_a_symlink_in_the_cache_directory_turns_the_disk_cache_off(site, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = site({"index.md": TINY.format(params=TINY_PARAMS)}, plugin="- cnn-cost:\n    cache_dir: cache")
+    (root / "cache").mkdir()
+    (root / "cache" / "views").symlink_to(outside)
+    built = mkdocs(root)
+    assert built.code == 0, built.out
+    assert "is or holds a symbolic link: the disk cache is off" in built.out
+    assert list(outside.iterdir()) == []
+
+
+def test_an_unwritable_cache_directory_is_said_once(site) -> None:
+    root = site({"index.md": TINY.format(params=TINY_PARAMS) * 1}, plugin="- cnn-cost:\n    cache_dir: cache")
+    (root / "cache").write_text("a file where the directory should be", encoding="utf-8")
+    built = mkdocs(root)
+    assert built.code == 0, built.out
+    assert built.out.count("cannot write the cache in") == 1
+
+
+def test_a_reference_to_a_block_that_does_not_parse_says_so(site) -> None:
+    text = "```cnn-cost\nid: net\nmodel: nn.Sequential(nn.Frobnicate())\n```\n\nIt has `#!cnn net.params` parameters.\n"
+    built = mkdocs(site({"index.md": text}))
+    assert built.code == 1
+    assert "block 'net' has a problem (reported at the block)" in built.out
+    assert "no block with id" not in built.out

@@ -145,9 +145,10 @@ def build(config: Path, site: Path) -> tuple[bool, str]:
 
 
 def cache_state(cache: Path) -> dict[str, tuple[int, int]]:
-    """(size, mtime) of every file in the cache directory, recursively."""
+    """(size, mtime) of every entry in the cache directory, recursively; not the bookkeeping under
+    `state/` (the stamps of the last full builds, which every full build updates, for pruning)."""
     return {str(p.relative_to(cache)): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in sorted(cache.rglob("*")) if p.is_file()}
+            for p in sorted(cache.rglob("*")) if p.is_file() and p.relative_to(cache).parts[0] != "state"}
 
 
 def html_files(site: Path) -> dict[str, bytes]:

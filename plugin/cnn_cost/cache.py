@@ -8,10 +8,13 @@ a miss, and is rewritten.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict
 from functools import lru_cache
@@ -107,20 +110,119 @@ def _result_from_json(data: dict[str, Any]) -> Result:
 Entry = Result | CnnCostError
 
 
+class Lru(OrderedDict[str, Any]):
+    """A dict that forgets its least recently used items beyond a total weight (a long `serve` stays small)."""
+
+    def __init__(self, budget: int, weigh: Callable[[Any], int]) -> None:
+        super().__init__()
+        self.budget = budget
+        self.weigh = weigh
+        self.weight = 0
+
+    def __getitem__(self, k: str) -> Any:
+        value = super().__getitem__(k)
+        self.move_to_end(k)
+        return value
+
+    def __setitem__(self, k: str, value: Any) -> None:
+        if k in self:
+            self.weight -= self.weigh(super().__getitem__(k))
+        super().__setitem__(k, value)
+        self.move_to_end(k)
+        self.weight += self.weigh(value)
+        while self.weight > self.budget and len(self) > 1:
+            _, old = self.popitem(last=False)
+            self.weight -= self.weigh(old)
+
+
+def _result_weight(entry: Any) -> int:
+    return 1 + len(entry.rows) if isinstance(entry, Result) else 1
+
+
+MEMORY_ROWS = 500_000  # rows of results kept in memory (about 0.5 GB at the most)
+MEMORY_HTML = 200_000_000  # characters of rendered blocks kept in memory
+STATE = "state"  # bookkeeping (build stamps, module records): JSON files without the .json of entries
+KEEP_BUILDS = 10  # a disk entry unused by this many full builds in a row is deleted
+STALE_TMP = 600.0  # seconds after which a temporary file is a leftover of a killed build
+
+
 class Cache:
-    """Results by key, in memory, backed by `directory` when one is given."""
+    """Results by key, in memory, backed by `directory` when one is given.
+
+    The directory holds JSON only. A symlink in it (or as it) turns the disk cache off: writes
+    never leave it. Entries unused by the last few full builds, and temporary files left by a
+    killed build, are deleted at the end of a full build (`end_build(prune=True)`).
+    """
 
     def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
         self.directory = Path(directory) if directory else None
-        self.memory: dict[str, Entry] = {}
-        self.views: dict[str, tuple[str | None, str]] = {}
+        self.memory: Lru = Lru(MEMORY_ROWS, _result_weight)
+        self.views: Lru = Lru(MEMORY_HTML, lambda view: len(view[1]))
         self.view_results: dict[str, str] = {}
         self.hits = self.misses = 0
+        self.used: set[Path] = set()  # disk entries read or written in this build
+        self.warned = False
+        if self.directory is not None and self._symlinked():
+            log.warning("cnn-cost: the cache directory %s is or holds a symbolic link: the disk cache is off",
+                        self.directory)
+            self.directory = None
+
+    def _symlinked(self) -> bool:
+        assert self.directory is not None
+        return any(p.is_symlink() for p in (self.directory, self.directory / "views", self.directory / STATE))
+
+    def begin_build(self) -> None:
+        self.used = set()
+        self.hits = self.misses = 0
+
+    def end_build(self, prune: bool) -> int:
+        """Mark the entries this build used; with `prune`, delete the entries no recent full build used
+        and stale temporary files. Returns how many files were deleted."""
+        if self.directory is None or not self.directory.is_dir() or self._symlinked():
+            return 0
+        now = time.time()
+        for path in self.used:  # the access time says "last used"; the modification time stays the write's
+            with contextlib.suppress(OSError):
+                os.utime(path, (now, path.stat().st_mtime))
+        if not prune:
+            return 0
+        state = self.directory / STATE / "builds"
+        try:
+            stamps = json.loads(state.read_text(encoding="utf-8"))
+            stamps = [float(t) for t in stamps if isinstance(t, (int, float))][-KEEP_BUILDS + 1:]
+        except (OSError, ValueError, TypeError, RecursionError):
+            stamps = []
+        stamps.append(now - 1.0)
+        with contextlib.suppress(OSError):
+            write_json(state, stamps)
+        oldest = stamps[0] if len(stamps) >= KEEP_BUILDS else None
+        removed = 0
+        for folder, entries_too in ((self.directory, True), (self.directory / "views", True),
+                                    (self.directory / STATE, False)):
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                if not entry.name.endswith(".json") or not entry.is_file(follow_symlinks=False):
+                    continue
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                    leftover = entry.name.startswith(".tmp-") and info.st_mtime < now - STALE_TMP
+                    unused = entries_too and oldest is not None and not entry.name.startswith(".tmp-") \
+                        and max(info.st_atime, info.st_mtime) < oldest
+                    if leftover or unused:
+                        os.unlink(entry.path)
+                        removed += 1
+                except OSError:
+                    continue
+        return removed
 
     def get(self, k: str) -> Entry | None:
         if k in self.memory:
             self.hits += 1
-            return self.memory[k]
+            self._use(self._path(k))
+            return self.memory[k]  # type: ignore[no-any-return]
         entry = self._load(k)
         if entry is None:
             self.misses += 1
@@ -136,7 +238,8 @@ class Cache:
     def get_view(self, k: str) -> tuple[str | None, str] | None:
         """(block id, HTML) of a block that rendered without problems, or None."""
         if k in self.views:
-            return self.views[k]
+            self._use(self._view_path(k))
+            return self.views[k]  # type: ignore[no-any-return]
         path = self._view_path(k)
         if path is None or not path.is_file():
             return None
@@ -150,12 +253,17 @@ class Cache:
             return None
         self.views[k] = view[:2]
         self.view_results[k] = view[2]
+        self._use(path)
         return view[:2]
 
     def put_view(self, k: str, block_id: str | None, html: str, result_key: str) -> None:
         self.views[k] = (block_id, html)
         self.view_results[k] = result_key
         self._write(self._view_path(k), {"id": block_id, "html": html, "result": result_key, "key": k})
+
+    def _use(self, path: Path | None) -> None:
+        if path is not None:
+            self.used.add(path)
 
     def _view_path(self, k: str) -> Path | None:
         return self.directory / "views" / f"{k}.json" if self.directory else None
@@ -171,6 +279,7 @@ class Cache:
             data = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != k:
                 raise ValueError("stale entry")
+            self._use(path)
             if "error" in data:
                 err = data["error"]
                 return CnnCostError(_str(err["message"]), _int(err["line"], True), _int(err["column"], True))
@@ -197,4 +306,9 @@ class Cache:
         try:
             write_json(path, payload)
         except OSError as exc:
-            log.debug("cnn-cost: cannot write cache entry %s (%s)", path, exc)
+            if not self.warned:  # once per build: an unwritable cache makes every build cold
+                self.warned = True
+                log.warning("cnn-cost: cannot write the cache in %s (%s): blocks will be evaluated again "
+                            "next time", self.directory, exc.strerror or exc)
+            return
+        self._use(path)

@@ -55,6 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         session.current_path = str(path)
         session.current_source = text
         converter(session).convert(text)
+    session.cache.end_build(prune=False)
     count = len(session.problems)
     print(f"cnn-cost: {session.blocks_seen} blocks in {len(args.files)} files, "
           f"{count} problem{'s' if count != 1 else ''}", file=sys.stderr)

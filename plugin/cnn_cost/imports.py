@@ -32,7 +32,7 @@ from types import ModuleType
 from cnn_cost.atomic import write_json
 
 _LOCK = threading.RLock()
-_RECORD = "imports.json"
+_RECORD = "imports"
 
 
 def _digest(path: str) -> str:
@@ -56,7 +56,7 @@ class ModuleTracker:
     # ------------------------------------------------------------ record ----
 
     def _record_path(self) -> Path | None:
-        return self.record_dir / "modules" / _RECORD if self.record_dir else None
+        return self.record_dir / "state" / _RECORD if self.record_dir else None
 
     def _read_record(self) -> None:
         path = self._record_path()

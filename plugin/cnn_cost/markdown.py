@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import posixpath
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -363,6 +364,15 @@ def fence_format(src: str, language: str, class_name: str, options: dict[str, st
         return render.block_html(src, block_id=None, title=None, result=None, problems=[message])
 
 
+_ID_LINE = re.compile(r"^id:[ \t]*[\"']?([\w.-]{1,100})", re.MULTILINE)
+
+
+def _loose_id(src: str) -> str | None:
+    """The `id:` of a block that could not be parsed, read from its text as well as can be."""
+    m = _ID_LINE.search(src)
+    return m.group(1) if m else None
+
+
 def _fence_format(src: str, options: dict[str, str], page: PageState, located: int | None) -> str:
     session = page.session
     session.blocks_seen += 1
@@ -387,8 +397,9 @@ def _fence_format(src: str, options: dict[str, str], page: PageState, located: i
             raise CnnCostError(f"duplicate block id {block.id!r} on this page", first_line)
         result = session.compute(block)
     except CnnCostError as exc:
-        if block is not None and block.id:
-            page.failed.add(block.id)
+        failed_id = block.id if block is not None else _loose_id(src)
+        if failed_id:  # a `#!cnn` reference to it says the block has a problem
+            page.failed.add(failed_id)
         label = block.label if block is not None else "cnn-cost block"
         session.report(page, exc.line, exc.column, f"{label}: {exc.message}")
         return render.block_html(src, block_id=block.id if block else None, title=block.title if block else None,

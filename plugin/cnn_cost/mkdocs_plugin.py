@@ -55,10 +55,12 @@ class CnnCostPlugin(BasePlugin[CnnCostConfig]):
             if reason:
                 raise PluginError(f"cnn-cost: imports: {reason}")
         cache_dir = self.config.cache_dir
-        cache = Cache(root / cache_dir if cache_dir else None)
+        directory = root / cache_dir if cache_dir else None
         previous = self.session
-        if previous is not None:  # serve rebuild: keep the in-memory cache
-            cache.memory = previous.cache.memory
+        if previous is not None and previous.cache.directory == directory:
+            cache = previous.cache  # serve rebuild: keep what is in memory
+        else:
+            cache = Cache(directory)
         docs = Path(config.docs_dir)
         try:
             display = os.path.relpath(docs, Path.cwd())
@@ -101,7 +103,7 @@ class CnnCostPlugin(BasePlugin[CnnCostConfig]):
             self.session.problems.clear()
             self.session._other_pages.clear()
             self.session.blocks_seen = self.session.evaluated = self.session.views_reused = 0
-            self.session.cache.hits = self.session.cache.misses = 0
+            self.session.cache.begin_build()
             self.session.eval_seconds = 0.0
         self.started = time.perf_counter()
         if self.command == "serve":
@@ -116,6 +118,9 @@ class CnnCostPlugin(BasePlugin[CnnCostConfig]):
         return server
 
     def on_post_build(self, *, config: Any) -> None:
+        if self.session is not None:
+            # entries used are marked; a full build deletes those no recent full build used
+            self.session.cache.end_build(prune=not self.dirty)
         if self.server is not None:
             self._watch_modules()  # modules first imported by this build
 
