@@ -23,7 +23,7 @@ PY = sys.executable
 
 # "cnn-cost: N blocks, M evaluated (X s), K from cache; pages rendered in Y s" (plugin, INFO)
 SUMMARY_RE = re.compile(
-    r"cnn-cost: (\d+) blocks, (\d+) evaluated \(([\d.]+) s\), (\d+) from cache(?:, \d+ reused as rendered)?; "
+    r"cnn-cost: (\d+) blocks, (\d+) evaluated \(([\d.]+) s\), (\d+) from cache(?:, (\d+) reused as rendered)?; "
     r"pages rendered in ([\d.]+) s"
 )
 # "cnn-cost: imported torch and evaluated the first block in X s" (plugin, INFO)
@@ -32,6 +32,27 @@ FIRST_RE = re.compile(r"imported torch and evaluated the first block in ([\d.]+)
 
 def median(values: Sequence[float]) -> float:
     return float(statistics.median(values)) if values else float("nan")
+
+
+def stats(values: Sequence[float]) -> dict[str, Any]:
+    """n, min, median and max of some measurements, and the measurements."""
+    vals = [float(v) for v in values]
+    if not vals:
+        return {"n": 0, "min": None, "median": None, "max": None, "values": []}
+    return {"n": len(vals), "min": min(vals), "median": median(vals), "max": max(vals), "values": vals}
+
+
+def relativize(data: Any, replacements: Sequence[tuple[str, str]]) -> Any:
+    """`data` with every string's machine paths replaced (repository -> relative, temporary -> <tmp>)."""
+    if isinstance(data, str):
+        for old, new in replacements:
+            data = data.replace(old, new)
+        return data
+    if isinstance(data, dict):
+        return {relativize(k, replacements): relativize(v, replacements) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [relativize(v, replacements) for v in data]
+    return data
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -47,6 +68,17 @@ def loadavg() -> tuple[float, float, float]:
         return os.getloadavg()
     except OSError:  # pragma: no cover - not on Linux
         return (float("nan"),) * 3
+
+
+def probe() -> float:
+    """Seconds for a fixed piece of pure-Python work (the best of 3): how fast this machine runs right now.
+    Other work on the same host need not show in the load average (other containers); it shows here."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        sum(i * i for i in range(200_000))
+        best = min(best, time.perf_counter() - started)
+    return best
 
 
 @dataclass
@@ -89,11 +121,11 @@ def parse_summary(log: str) -> dict[str, Any] | None:
     found = SUMMARY_RE.findall(log)
     if not found:
         return None
-    blocks, evaluated, eval_s, cached, pages_s = found[-1]
+    blocks, evaluated, eval_s, cached, reused, pages_s = found[-1]
     first = FIRST_RE.findall(log)
     return {
         "blocks": int(blocks), "evaluated": int(evaluated), "eval_seconds": float(eval_s),
-        "from_cache": int(cached), "pages_seconds": float(pages_s),
+        "from_cache": int(cached), "reused_as_rendered": int(reused or 0), "pages_seconds": float(pages_s),
         "first_block_seconds": float(first[-1]) if first else None,
         "logged_torch_import": bool(first),
     }

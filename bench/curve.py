@@ -1,4 +1,5 @@
-"""Part 4: the cost of one block as the model grows, in a fresh process after torch is imported.
+"""Extra part (`--parts curve`, not a target of issue 7): the cost of one block as the model grows, in a
+fresh process after torch is imported.
 
     python bench/curve.py OUT.json [MAX_LAYERS]
 
@@ -41,7 +42,10 @@ def measure(body: str) -> dict[str, Any]:
     from cnn_cost.block import parse_block
     from cnn_cost.evaluate import evaluate
 
-    parse_t, eval_t, render_t, cpu_t = [], [], [], []
+    parse_t: list[float] = []
+    eval_t: list[float] = []
+    render_t: list[float] = []
+    cpu_t: list[float] = []
     spent = 0.0
     rows = 0
     while len(parse_t) < 5 and (not parse_t or spent < BUDGET_SECONDS):

@@ -1,13 +1,18 @@
-"""The benchmark (`make bench`): measures, writes bench/results/*.json and the README's table.
+"""The benchmark (`make bench`): the targets of issue 7, each a ratio measured in one run; writes
+bench/results/latest.json, its committed copy bench/results/bench.json, and the README's section.
 
-    python bench/run.py [--quick] [--parts 1234] [--no-readme]
+    python bench/run.py [--quick] [--parts vgg,first,guide,generated,exec] [--no-readme]
 
-1. one VGG-16 block: our parse + evaluate against torchinfo, thop, ptflops, FlopCounterMode, fvcore;
-2. the guide: `mkdocs build` plain, cold and warm, each in a fresh process;
-3. a generated site of 50 pages x 20 blocks: the same, the plugin's per-block time, and a real
-   `mkdocs serve` rebuild after one block changes;
-4. the cost of one block from 10 to 9,998 layers.
-Targets that are missed are profiled with pyinstrument and the finding goes beside the figure.
+vgg        one VGG-16 block: ours against parse_block + a torch-free formula count (≤ 3×) and against
+           torchinfo, thop, ptflops, fvcore and FlopCounterMode on the real model (≥ 50× faster); one process.
+first      `import torch` + the first block against `import torch` alone (≤ 1.05×), fresh processes.
+guide      cold build of the guide against plain + `import torch` + 2 ms per block; warm rebuild against
+           the same site with the same HTML put in by a minimal hook (≤ 1.05×).
+generated  the generated 1,000-block site: warm rebuild against the hook (≤ 1.05×); real `mkdocs serve`,
+           write → page shows the change (≤ 1.5 s; ≤ 0.6 s with --dirty; first edit included).
+exec       a 20-block site against the same blocks run by markdown-exec + torchinfo (cold ≤ 0.7×, warm ≤ 0.15×).
+curve      (not by default) one block from 10 to 9,998 layers.
+A missed target is profiled with pyinstrument and the finding goes beside it.
 """
 
 from __future__ import annotations
@@ -18,7 +23,10 @@ import json
 import os
 import platform
 import shutil
+import site
+import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -28,14 +36,32 @@ from typing import Any
 
 import report
 import sites
-from common import BENCH, PY, RESULTS, ROOT, loadavg, run_json, write_json
-from vgg import TOOLS
+from common import BENCH, PY, RESULTS, ROOT, loadavg, probe, relativize, run, run_json, stats, write_json
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+PARTS = ("vgg", "first", "guide", "generated", "exec")
+# repetitions: (full, quick)
+REPEAT = {"vgg_rounds": (12, 2), "first_pairs": (10, 2), "guide_cold": (5, 1), "warm_pairs": (9, 1),
+          "serve_edits": (5, 2), "exec_rounds": (5, 1)}
 
 
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def load() -> str:
+    return ", ".join(f"{v:.1f}" for v in loadavg())
+
+
+def conditions() -> str:
+    return f"load {load()}, probe {probe() * 1000:.0f} ms"
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def meta() -> dict[str, Any]:
@@ -43,104 +69,211 @@ def meta() -> dict[str, Any]:
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
         "torch": metadata.version("torch"), "mkdocs": metadata.version("mkdocs"),
-        "load_start": ", ".join(f"{x:.1f}" for x in loadavg()),
+        "markdown-exec": _version("markdown-exec"), "load_start": load(), "probe_start": probe(),
     }
 
 
 # --------------------------------------------------------------- parts ----
 
 
-def part_vgg(work: Path, quick: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for tool in TOOLS:
-        runs = (5 if quick else 20) if tool == "ours" else (1 if quick else 3)
-        path = work / f"vgg-{tool}.json"
-        result, data = run_json([PY, str(BENCH / "vgg.py"), tool, str(runs), str(path)], path, timeout=900)
-        data["process_seconds"] = result.seconds
-        out[tool] = data
-        log(f"vgg {tool}: {data['median_seconds'] * 1000:.1f} ms median, "
-            f"{data['first_extra_bytes'] / 1e6:.1f} MB, {data['counts']}")
-    return out
-
-
-def part_guide(work: Path, quick: bool) -> dict[str, Any]:
-    work.mkdir(parents=True, exist_ok=True)
-    cache = work / "cache"
-    configs = sites.guide_configs(work, cache)
-    env = sites.env_for(configs["imports"])
-    data = sites.build_trials(configs, cache, work, n_cold=1 if quick else 2, n_warm=2 if quick else 3, env=env)
-    runs = [r for v in ("cold", "warm") for r in data[v]["runs"]]
-    problems = sorted({line for r in runs for line in r["problem_lines"]})
-    cnn = max(r["cnn_cost_problems"] for r in runs)
-    failed = [r["returncode"] for r in runs + data["plain"]["runs"] if r["returncode"] != 0]
-    status = ("built without any cnn-cost problem" if not cnn else
-              f"did **not** build cleanly: {cnn} cnn-cost problem lines (would fail with `on_error: fail`; "
-              "all pages were still built here)")
-    data["note"] = (
-        "`/work/main/mkdocs.yml` through a temporary config (`INHERIT`, absolute `docs_dir`, `strict: false`, the "
-        "plugin with `on_error: warn` and `cache_dir` in a temporary directory); plain: the same config with the "
-        "`cnn-cost` plugin entry removed, so the blocks stay code. Each build a fresh `mkdocs build` process, "
-        "timed from spawn to exit; cold runs first (cache emptied before each), then plain and warm alternately. "
-        f"At bench time the guide {status}; {sum(r['warnings'] for r in data['plain']['runs'][:1])} warnings in a "
-        "plain build." + (f" Non-zero exits: {failed}." if failed else "")
-    )
-    data["problem_lines"] = problems
-    data["configs"] = {k: str(v) for k, v in configs.items() if k != "imports"}
-    data["imports"] = configs["imports"]
-    o = data["cold"]["runs"][-1]["summary"]
-    log(f"guide: plain {data['plain']['median_seconds']:.2f} s, cold {data['cold']['median_seconds']:.2f} s, "
-        f"warm {data['warm']['median_seconds']:.2f} s; {o}")
+def part_vgg(work: Path, n: dict[str, int]) -> dict[str, Any]:
+    path = work / "vgg.json"
+    result, data = run_json([PY, str(BENCH / "vgg.py"), str(path), str(n["vgg_rounds"])], path, timeout=900)
+    if result.returncode:
+        raise RuntimeError(result.output[-3000:])
+    for name in ("ours", "baseline", "parse", "evaluate", "render"):
+        s = data["series"][name]
+        data["series"][name] = {"wall": stats(s["wall"]), "cpu": stats(s["cpu"])}
+    for t in data["tools"].values():
+        t["wall"], t["cpu"] = stats(t["wall"]), stats(t["cpu"])
+    s = data["series"]
+    log(f"vgg: ours {s['ours']['wall']['median'] * 1000:.1f} ms, baseline {s['baseline']['wall']['median'] * 1000:.1f}"
+        " ms, " + ", ".join(f"{k} {v['wall']['median'] * 1000:.0f} ms" for k, v in data["tools"].items()))
     return data
 
 
-def part_generated(work: Path, quick: bool) -> dict[str, Any]:
+def part_first(n: dict[str, int]) -> dict[str, Any]:
+    env = sites.env_for([])
+    runs: dict[str, list[dict[str, Any]]] = {"torch": [], "block": []}
+    for i in range(n["first_pairs"]):
+        for mode in (("torch", "block") if i % 2 == 0 else ("block", "torch")):
+            for _ in range(3):  # a failure: the plugin's source half-saved by someone else; try again
+                r = run([PY, str(BENCH / "first_block.py"), mode], env=env, cwd=BENCH)
+                if r.returncode == 0:
+                    break
+                sites.FAILED.append({"config": f"first_block.py {mode}", "log_tail": r.output.splitlines()[-3:]})
+                time.sleep(5)
+            else:
+                raise RuntimeError(f"first_block.py {mode} failed:\n{r.output[-3000:]}")
+            inner = json.loads(r.output.strip().splitlines()[-1])
+            runs[mode].append({"seconds": r.seconds, "cpu_seconds": r.cpu_seconds, **inner})
+    out: dict[str, Any] = {}
+    for mode, rs in runs.items():
+        out[mode] = {"wall": stats([r["seconds"] for r in rs]), "cpu": stats([r["cpu_seconds"] for r in rs]),
+                     "import_torch": stats([r["import_torch"] for r in rs])}
+        if mode == "block":
+            out[mode]["block"] = stats([r["block"] for r in rs])
+    pairs = list(zip(runs["block"], runs["torch"], strict=True))
+    # the target's ratio: in-process stopwatch, from the start of `import torch` to the end of the block, against
+    # `import torch` in the other process. Spawn-to-exit times are beside it, but they favour the block's process:
+    # the plugin calls gc.freeze() after importing torch, which makes the interpreter's exit cheaper.
+    out["ratios"] = stats([(b["import_torch"] + b["block"]) / t["import_torch"] for b, t in pairs])
+    out["process_ratios"] = stats([b["seconds"] / t["seconds"] for b, t in pairs])
+    out["cpu_ratios"] = stats([b["cpu_seconds"] / t["cpu_seconds"] for b, t in pairs])
+    log(f"first block: torch {out['torch']['wall']['median']:.2f} s, torch + block {out['block']['wall']['median']:.2f}"
+        f" s, ratio {out['ratios']['median']:.3f}")
+    return out
+
+
+def _problems(runs: list[dict[str, Any]]) -> list[str]:
+    return sorted({line for r in runs for line in r["problem_lines"]})
+
+
+def part_guide(work: Path, n: dict[str, int]) -> dict[str, Any]:
+    cache = work / "cache"
+    configs = sites.guide_configs(work, cache)
+    env = sites.env_for(configs["imports"])
+    cold, plain, torch = [], [], []
+    for i in range(n["guide_cold"]):
+        order = ("cold", "plain", "torch") if i % 2 == 0 else ("torch", "plain", "cold")
+        for what in order:
+            if what == "cold":
+                cold.append(sites.build_once(configs["plugin"], work, env,
+                                             prepare=lambda: shutil.rmtree(cache, ignore_errors=True)))
+            elif what == "plain":
+                plain.append(sites.build_once(configs["plain"], work, env))
+            else:
+                torch.append(sites.torch_import_once(env))
+    # the last cold run filled the cache: warm runs and the capture run find it
+    blocks = next((r["summary"]["blocks"] for r in cold if r["summary"]), 0)
+    allowance = [p["seconds"] + t["seconds"] + report.PER_BLOCK_ALLOWANCE * blocks for p, t in zip(plain, torch,
+                                                                                                  strict=True)]
+    data: dict[str, Any] = {"cold": {
+        "cold": sites.series(cold), "plain": sites.series(plain), "blocks": blocks,
+        "torch": {"import": stats([t["seconds"] for t in torch]),
+                  "process": stats([t["process_seconds"] for t in torch])},
+        "allowance": stats(allowance),
+        "ratios": stats([c["seconds"] / a for c, a in zip(cold, allowance, strict=True)]),
+    }}
+    log(f"guide cold: {data['cold']['cold']['wall']['median']:.2f} s vs allowance "
+        f"{data['cold']['allowance']['median']:.2f} s ({blocks} blocks)")
+    data["warm"] = sites.warm_pairs(configs, n["warm_pairs"], work, env)
+    w = data["warm"]
+    log(f"guide warm: {w['warm']['wall']['median']:.2f} s vs hook {w['hook']['wall']['median']:.2f} s; "
+        f"same output: {w['same_output']['identical']} (normalized {w['same_output']['identical_normalized']})")
+    runs = cold + w["warm"]["runs"]
+    problems = _problems(runs)
+    cnn = max(r["cnn_cost_problems"] for r in runs)
+    failed = [r["returncode"] for r in runs + plain + w["hook"]["runs"] if r["returncode"] != 0]
+    data["problem_lines"] = problems
+    data["configs"] = {k: str(v) for k, v in configs.items() if k != "imports"}
+    data["imports"] = configs["imports"]
+    data["cache_dir"] = str(cache)
+    data["note"] = (
+        "`mkdocs.yml` through temporary configs (`INHERIT`, absolute `docs_dir`, `strict: false`, the plugin with "
+        "`on_error: warn` and its `cache_dir` in a temporary directory). plain: the `cnn-cost` plugin entry removed "
+        "(the blocks stay code); hook: plain plus `bench/hooks/replay.py`, which puts in, through the same pymdownx "
+        "fence and inline formatters, the HTML that a warm build of ours produced (recorded by "
+        "`bench/hooks/capture.py`) and adds the plugin's stylesheet. Each build a fresh `mkdocs build` process, "
+        "timed from spawn to exit. Cold runs (cache emptied before each) alternate with plain builds and "
+        "`import torch` processes; then warm and hook builds alternate in pairs (ABBA). At bench time the guide "
+        + ("built without any cnn-cost problem." if not cnn else
+           f"did **not** build cleanly: {cnn} cnn-cost problem lines (all pages were still built here).")
+        + (f" Non-zero exits: {failed}." if failed else "")
+    )
+    return data
+
+
+def part_generated(work: Path, n: dict[str, int], quick: bool) -> dict[str, Any]:
     pages, per_page = (10, 20) if quick else (50, 20)
     cache = work / "cache"
     configs = sites.generate_site(work, pages, per_page, cache)
     env = sites.env_for([])
-    data = sites.build_trials(configs, cache, work, n_cold=1, n_warm=2 if quick else 3, env=env)
-    cold = data["cold"]["runs"][-1]["summary"]
-    if cold:
-        first = cold["first_block_seconds"] or 0.0
-        data["per_block"] = {
-            "evaluated": cold["evaluated"], "eval_seconds": cold["eval_seconds"],
-            "per_block": cold["eval_seconds"] / max(cold["evaluated"], 1), "first_block_seconds": first,
-            "per_block_after_first": (cold["eval_seconds"] - first) / max(cold["evaluated"] - 1, 1),
-        }
+    cold = sites.build_once(configs["plugin"], work, env)
+    data: dict[str, Any] = {"cold": sites.series([cold]), "pages": pages, "per_page": per_page,
+                            "configs": {"plugin": str(configs["plugin"])}, "cache_dir": str(cache),
+                            "docs": str(configs["docs"])}
+    log(f"generated: cold {cold['seconds']:.2f} s; {cold['summary']}")
+    data["warm"] = sites.warm_pairs(configs, n["warm_pairs"], work, env)
+    w = data["warm"]
+    log(f"generated warm: {w['warm']['wall']['median']:.2f} s vs hook {w['hook']['wall']['median']:.2f} s; "
+        f"same output: {w['same_output']['identical']} (normalized {w['same_output']['identical_normalized']})")
+    data["problem_lines"] = _problems([cold, *w["warm"]["runs"]])
     data["note"] = (
         f"Generated in a temporary directory: {pages} pages × {per_page} blocks ({pages * per_page:,} blocks: four "
         "kinds of small CNN, `model:` and `layers:` forms, every block different, 2-3 claims each and one `#!cnn` "
-        "reference), theme `mkdocs`, the plugin's cache in the temporary directory; plain: the same without the "
-        "plugin. Fresh `mkdocs build` process per run; the cold build ran once (cache emptied), then plain and "
-        "warm alternately." + ("" if all(r["returncode"] == 0 for v in ("cold", "warm", "plain")
-                                        for r in data[v]["runs"]) else " Some builds exited non-zero (see JSON).")
-    )
-    log(f"generated: plain {data['plain']['median_seconds']:.2f} s, cold {data['cold']['median_seconds']:.2f} s, "
-        f"warm {data['warm']['median_seconds']:.2f} s; {cold}")
+        "reference), theme `mkdocs`, the plugin's cache in the temporary directory. One cold build fills the cache; "
+        "then warm builds and the hook's builds (as for the guide) alternate in pairs (ABBA)."
+        + (" **--quick: a smaller site.**" if quick else ""))
+    edits = n["serve_edits"]
+    page = min(7, pages - 1)
     try:
-        data["serve"] = sites.serve_edits(configs, per_page, page=min(7, pages - 1), block=0, edits=3,
-                                          work=work, env=env)
-        log(f"serve: {[round(e['write_to_page_seconds'], 2) for e in data['serve']['edits']]} s")
+        for mode, dirty, first_edit in (("serve", False, 1), ("serve-dirty", True, 1 + edits)):
+            sv = sites.serve_edits(configs["plugin"], configs["docs"], per_page, page,
+                                   list(range(first_edit, first_edit + edits)), work, env, dirty)
+            data[mode] = sv
+            log(f"{mode}: write → page {[round(e['write_to_page_seconds'], 2) for e in sv['edits']]} s")
     except (RuntimeError, OSError) as exc:
         data["serve_error"] = str(exc)
         log(f"serve failed: {exc}")
     return data
 
 
+def part_exec(work: Path, n: dict[str, int]) -> dict[str, Any]:
+    cache = work / "cache"
+    configs = sites.generate_exec_sites(work, 2, 10, cache)
+    env = sites.env_for([])
+    runs: dict[str, list[dict[str, Any]]] = {"exec": [], "ours_cold": [], "ours_warm": [], "hook": []}
+    discarded: list[dict[str, Any]] = []
+    orders = (("exec", "ours_cold", "ours_warm", "hook"), ("ours_cold", "hook", "ours_warm", "exec"))
+    for i in range(n["exec_rounds"]):
+        for what in orders[i % 2]:
+            if what == "ours_cold":
+                runs[what].append(sites.build_once(configs["ours"], work, env,
+                                                   prepare=lambda: shutil.rmtree(cache, ignore_errors=True)))
+            elif what == "ours_warm":
+                runs[what].append(sites.warm_build(configs["ours"], work, env, discarded))
+            elif what == "hook":
+                if i == 0:
+                    sites.build_once(configs["capture"], work, env)  # records the HTML the hook puts in
+                runs[what].append(sites.build_once(configs["hook"], work, env))
+            else:
+                runs[what].append(sites.build_once(configs["exec"], work, env))
+    out: dict[str, Any] = {k: sites.series(v) for k, v in runs.items()}
+    out["discarded_warm"] = discarded
+    out["ratios"] = {kind: stats([o["seconds"] / e["seconds"] for o, e in zip(runs[key], runs["exec"], strict=True)])
+                     for kind, key in (("cold", "ours_cold"), ("warm", "ours_warm"), ("hook", "hook"))}
+    out["same_output"] = sites.compare_sites(sites.site_dir(configs["ours"]), sites.site_dir(configs["hook"]))
+    html = (sites.site_dir(configs["exec"]) / "page-00" / "index.html").read_text(encoding="utf-8")
+    ran = html.count("Total params")
+    failed = [(k, r["returncode"]) for k, v in runs.items() for r in v if r["returncode"]]
+    out["problem_lines"] = _problems([r for v in runs.values() for r in v])
+    out["configs"] = {k: str(v) for k, v in configs.items()}
+    out["cache_dir"] = str(cache)
+    out["note"] = (
+        "Generated in a temporary directory: 2 pages × 10 blocks, the first 20 blocks of the generated site "
+        "(claims included), written twice with the same models: as `cnn-cost` fences for our plugin, and as "
+        "markdown-exec blocks (`python exec=\"on\" source=\"above\" result=\"text\"`) that build the model in "
+        "PyTorch, run `torchinfo.summary(..., col_names=(\"output_size\", \"num_params\", \"mult_adds\"))`, assert "
+        "the total parameter count and print the table; theme `mkdocs`, `search`, no `#!cnn` references (the prose "
+        f"is the same in both). markdown-exec {metadata.version('markdown-exec')} has no cache, so its warm build is "
+        "its cold build. Each build a fresh `mkdocs build` process; per round one markdown-exec build, one cold build "
+        "of ours (cache emptied), one warm, and, for reference, one of the replay hook's variant of our site (the "
+        "floor of any plugin on a warm build, as for the guide), in an order that alternates. "
+        f"Check: the first markdown-exec page shows {ran} torchinfo tables."
+        + (f" Non-zero exits: {failed}." if failed else ""))
+    log(f"exec: markdown-exec {out['exec']['wall']['median']:.2f} s, ours cold "
+        f"{out['ours_cold']['wall']['median']:.2f} s, warm {out['ours_warm']['wall']['median']:.2f} s")
+    return out
+
+
 def part_curve(work: Path, quick: bool) -> dict[str, Any]:
     path = work / "curve.json"
     _, data = run_json([PY, str(BENCH / "curve.py"), str(path), "1000" if quick else "9998"], path, timeout=1200)
     data["note"] = (
-        "Two series of (layer, ReLU) pairs, each block parsed, evaluated and rendered to HTML as the plugin does. "
-        "`conv`: Conv2d(8, 8, 3, padding=1) + ReLU on 8x8x8, written as a repeated list "
-        "(`nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1), nn.ReLU()] * n)`, short text); `linear`: Linear(8, 8) + "
-        "ReLU on 8 features, every layer written out (the text grows with the model). The largest size is 9,998 "
-        "layers, not 10,000: with the enclosing Sequential that is 9,999 of the parser's limit of 10,000 layers "
-        "per block (the written-out text, 95 kB, also stays under the 100,000-character limit). Times are medians "
-        "of up to 5 runs (fewer for the large sizes, at least one), in one fresh process after torch is imported "
-        "and a small block has been evaluated once.")
-    for name, points in data["series"].items():
-        log(f"curve {name}: " + ", ".join(f"{p['layers']}: {p['per_layer_ms']:.2f} ms/layer" for p in points))
+        "Not a target of issue 7. Two series of (layer, ReLU) pairs, each block parsed, evaluated and rendered as "
+        "the plugin does: `conv`, Conv2d(8, 8, 3, padding=1) + ReLU on 8x8x8 as a repeated list; `linear`, "
+        "Linear(8, 8) + ReLU on 8 features, every layer written out. Medians of up to 5 runs in one process.")
     return data
 
 
@@ -150,57 +283,64 @@ def part_curve(work: Path, quick: bool) -> dict[str, Any]:
 def profile(kind: str, name: str, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     out, txt = RESULTS / f"profile-{name}.json", RESULTS / f"profile-{name}.txt"
     _, data = run_json([PY, str(BENCH / "profiles.py"), kind, str(out), str(txt), *args], out, timeout=900,
-                       env=env)
+                       env=env, cwd=BENCH)
     data["text"] = str(txt.relative_to(ROOT))
     return data
 
 
-def _build_profile(name: str, results: dict[str, Any], work: Path, quick: bool) -> str:
-    """Profile one cold or warm build. The generated site is profiled on a 5-page (100-block) copy unless
-    --quick; before a warm profile, one unprofiled build fills the cache with the current code."""
-    kind, site = name.split("-", 1)
-    env = sites.env_for(results[site].get("imports", []))
-    config, cache = results[site]["configs"]["plugin"], results[site]["cache_dir"]
-    blocks = results[site].get("overheads", {}).get("blocks")
-    where = ""
-    if site == "generated" and not quick:
-        root = work / "gen-profile"
-        if not root.exists():
-            sites.generate_site(root, 5, 20, root / "cache")
-        config, cache, blocks, where = str(root / "mkdocs-plugin.yml"), str(root / "cache"), 100, \
-            " of a 5-page (100-block) copy"
-    if kind == "warm":
-        sites.build_once(Path(config), work, env)
-    data = profile("build", name, config, *([cache] if kind == "cold" else []), env=env)
-    text = report.finding_build(data, blocks if kind == "cold" else None)
-    return text.replace(f"one {kind} build", f"one {kind} build{where}") + f" (`{data['text']}`)"
+def _profile_target(name: str, results: dict[str, Any], work: Path) -> str:
+    if name == "vgg":
+        data = profile("block", "vgg")
+        return report.finding(data, "ours on the VGG-16 block, warm", per=data["repeat"]) + f" (`{data['text']}`)"
+    if name == "first-block":
+        data = profile("block", "first-block", "first")
+        return report.finding(data, "the first block of a process, after `import torch`") + f" (`{data['text']}`)"
+    builds = {"cold-guide": ("guide", True, "one cold build of the guide"),
+              "warm-guide": ("guide", False, "one warm build of the guide"),
+              "warm-generated": ("generated", False, "one warm build of the generated site"),
+              "exec-cold": ("exec", True, "one cold build of the 20-block site"),
+              "exec-warm": ("exec", False, "one warm build of the 20-block site")}
+    if name in builds:
+        key, cold, what = builds[name]
+        part = results[key]
+        config = part["configs"]["ours" if key == "exec" else "plugin"]
+        env = sites.env_for(part.get("imports", []))
+        if not cold:
+            sites.build_once(Path(config), work, env)  # the cache holds the current plugin code's results
+        data = profile("build", name, config, *([part["cache_dir"]] if cold else []), env=env)
+        return report.finding(data, what + ", in-process") + f" (`{data['text']}`)"
+    if name in ("serve", "serve-dirty"):
+        gen = results["generated"]
+        out, txt = RESULTS / f"profile-{name}.json", RESULTS / f"profile-{name}.txt"
+        env = sites.env_for([])
+        sv = sites.serve_edits(Path(gen["configs"]["plugin"]), Path(gen["docs"]), gen["per_page"],
+                               min(7, gen["pages"] - 1), [90, 91], work, env, name == "serve-dirty",
+                               worker=[PY, str(BENCH / "profiles.py"), "serve", str(out), str(txt)])
+        data = json.loads(out.read_text(encoding="utf-8"))
+        return report.finding_serve(data, sv) + f" (`{txt.relative_to(ROOT)}`)"
+    raise KeyError(name)
 
 
-def profile_missed(results: dict[str, Any], work: Path, quick: bool) -> None:
+def profile_missed(results: dict[str, Any], work: Path) -> None:
+    done: dict[str, tuple[str, str]] = {}
     for target in results["targets"]:
         if target["met"]:
             continue
         name = target["profile"]
-        log(f"profiling missed target {name}")
+        if name in done:
+            target["finding"] = f"the same profile as in the row “{done[name][0]}”"
+            continue
+        log(f"profiling {name} (target {target['id']} missed)")
         try:
-            if name == "vgg":
-                data = profile("vgg", name)
-                target["finding"] = report.finding_block(data) + f" (`{data['text']}`)"
-            elif name.startswith(("warm-", "cold-")):
-                target["finding"] = _build_profile(name, results, work, quick)
-            elif name == "linear":
-                sizes = results["curve"]["sizes"]
-                small = profile("curve", "linear-small", str(sizes[-2]))
-                large = profile("curve", "linear-large", str(sizes[-1]))
-                target["finding"] = report.finding_curve(small, large, sizes[-2], sizes[-1]) + \
-                    f" (`{small['text']}`, `{large['text']}`)"
-            results.setdefault("profiles", {})[name] = target.get("finding")
-        except (RuntimeError, OSError, KeyError) as exc:
+            target["finding"] = _profile_target(name, results, work)
+        except (RuntimeError, OSError, KeyError, ValueError) as exc:
             target["finding"] = f"profiling failed: {exc}"
+        done[name] = (target["target"], target["finding"])
+    results["profiles"] = {name: text for name, (_, text) in done.items()}
 
 
 def plugin_source_hash() -> str:
-    """The same files as the plugin's own cache-key hash (cnn_cost.cache.code_hash), read without importing."""
+    """The plugin's Python source, hashed (the plugin's cache key holds such a hash)."""
     digest = hashlib.sha256()
     for path in sorted((ROOT / "plugin" / "cnn_cost").rglob("*.py")):
         digest.update(path.read_bytes())
@@ -219,59 +359,104 @@ def update_readme(text: str) -> None:
     readme.write_text(content[: start + len(START)] + "\n" + text + content[end:], encoding="utf-8")
 
 
+def run_part(part: str, results: dict[str, Any], work: Path, n: dict[str, int], quick: bool) -> None:
+    if part == "vgg":
+        results["vgg"] = part_vgg(work, n)
+    elif part == "first":
+        results["first"] = part_first(n)
+    elif part == "guide":
+        results["guide"] = part_guide(work / "guide", n)
+    elif part == "generated":
+        results["generated"] = part_generated(work / "generated", n, quick)
+    elif part == "exec":
+        if _version("markdown-exec") is None:
+            results["exec_error"] = "markdown-exec is not installed (`pip install markdown-exec`)"
+            log(f"exec skipped: {results['exec_error']}")
+            return
+        results["exec"] = part_exec(work / "exec", n)
+    elif part == "curve":
+        results["curve"] = part_curve(work, quick)
+
+
+def rerender(path: Path, readme: bool) -> None:
+    results = json.loads(path.read_text(encoding="utf-8"))
+    findings = {t["id"]: t.get("finding") for t in results.get("targets", [])}
+    results["targets"] = report.targets(results)
+    for t in results["targets"]:
+        if not t["met"] and findings.get(t["id"]):
+            t["finding"] = findings[t["id"]]
+    text = report.markdown(results)
+    write_json(RESULTS / "latest.json", results)
+    (RESULTS / "latest.md").write_text(text, encoding="utf-8")
+    if readme:
+        write_json(RESULTS / "bench.json", results)
+        update_readme(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer runs, smaller site and curve (a smoke test)")
-    parser.add_argument("--parts", default="1234", help="which parts to run, e.g. 24")
-    parser.add_argument("--no-readme", action="store_true", help="do not write the README table")
+    parser.add_argument("--quick", action="store_true", help="fewer runs, a smaller generated site (a smoke test)")
+    parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, of {', '.join(PARTS)}, curve")
+    parser.add_argument("--no-readme", action="store_true", help="do not write the README section")
+    parser.add_argument("--render", metavar="JSON", help="measure nothing: write the README section again from a "
+                        "results file (e.g. bench/results/bench.json), with the targets recomputed")
     args = parser.parse_args()
+    if args.render:
+        rerender(Path(args.render), readme=not args.no_readme)
+        return
+    chosen = [p.strip() for p in args.parts.split(",") if p.strip()]
+    unknown = set(chosen) - {*PARTS, "curve"}
+    if unknown:
+        parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
+    n = {k: v[1 if args.quick else 0] for k, v in REPEAT.items()}
 
     started = time.perf_counter()
     RESULTS.mkdir(parents=True, exist_ok=True)
+    for old in RESULTS.glob("profile-*"):  # the profiles of this run's misses only
+        old.unlink()
     work = Path(tempfile.mkdtemp(prefix="cnn-cost-bench-"))
-    results: dict[str, Any] = {"meta": meta(), "quick": args.quick}
-    log(f"working in {work}; load average {results['meta']['load_start']}")
+    results: dict[str, Any] = {"meta": meta(), "quick": args.quick, "repetitions": n, "loads": []}
+    log(f"working in {work}; load average {results['meta']['load_start']}; parts {', '.join(chosen)}")
+    hashes: list[tuple[str, str]] = [("start", plugin_source_hash())]
+    results["plugin_source"] = hashes
     try:
-        hashes: list[tuple[str, str]] = [("start", plugin_source_hash())]
-        results["plugin_source"] = hashes
-        results["torch_import"] = sites.torch_import_seconds(2 if args.quick else 3, sites.env_for([]))
-        log(f"import torch: {results['torch_import']['import_torch_median']:.2f} s")
-        if "1" in args.parts:
-            results["vgg"] = part_vgg(work, args.quick)
-            hashes.append(("after part 1", plugin_source_hash()))
-        if "2" in args.parts:
-            results["guide"] = part_guide(work / "guide", args.quick)
-            results["guide"]["cache_dir"] = str(work / "guide" / "cache")
-            if results["guide"]["problem_lines"]:
-                results["plugin_problems"] = results["guide"]["problem_lines"][:10]
-            hashes.append(("after part 2", plugin_source_hash()))
-        if "3" in args.parts:
-            results["generated"] = part_generated(work / "generated", args.quick)
-            results["generated"]["configs"] = {"plugin": str(work / "generated" / "mkdocs-plugin.yml")}
-            results["generated"]["cache_dir"] = str(work / "generated" / "cache")
-            hashes.append(("after part 3", plugin_source_hash()))
-        if "4" in args.parts:
-            results["curve"] = part_curve(work, args.quick)
-            hashes.append(("after part 4", plugin_source_hash()))
+        for part in chosen:
+            part_started, before = time.perf_counter(), conditions()
+            try:
+                run_part(part, results, work, n, args.quick)
+            except (RuntimeError, OSError, KeyError, ValueError, subprocess.SubprocessError) as exc:
+                results.setdefault("part_errors", {})[part] = f"{type(exc).__name__}: {str(exc)[-1500:]}"
+                log(f"part {part} failed: {exc}")
+            results["loads"].append([part, f"{before} → {conditions()} ({time.perf_counter() - part_started:.0f} s)"])
+            hashes.append((f"after {part}", plugin_source_hash()))
+            if sites.FAILED:
+                results.setdefault("failed_runs", {})[part] = list(sites.FAILED)
+                sites.FAILED.clear()
+        problems = [p for k in ("guide", "generated", "exec") for p in results.get(k, {}).get("problem_lines", [])]
+        if problems:
+            results["plugin_problems"] = problems[:10]
         results["targets"] = report.targets(results)
-        profile_missed(results, work, args.quick)
+        profile_missed(results, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    results["plugin_source"].append(("end", plugin_source_hash()))
-    results["meta"]["load_end"] = ", ".join(f"{x:.1f}" for x in loadavg())
+    hashes.append(("end", plugin_source_hash()))
+    results["meta"]["load_end"] = load()
+    results["meta"]["probe_end"] = probe()
     results["meta"]["bench_seconds"] = time.perf_counter() - started
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    write_json(RESULTS / f"bench-{stamp}.json", results)
+    # no machine paths in what is written: the repository's become relative, the temporary ones <tmp>
+    paths = [(str(work), "<tmp>"), *((p + "/", "") for p in site.getsitepackages()),
+             (sysconfig.get_paths()["stdlib"], "<stdlib>"), (str(ROOT) + "/", ""), (str(ROOT), "."),
+             (sys.prefix, "<venv>")]
+    results = relativize(results, paths)
     write_json(RESULTS / "latest.json", results)
     text = report.markdown(results)
     (RESULTS / "latest.md").write_text(text, encoding="utf-8")
     if not args.no_readme:
+        write_json(RESULTS / "bench.json", results)
         update_readme(text)
-    for t in results["targets"]:
+    for t in results.get("targets", []):
         log(f"{'MET   ' if t['met'] else 'MISSED'} {t['target']}: {t['measured']}")
-    log(f"done in {results['meta']['bench_seconds']:.0f} s; results in {RESULTS / 'latest.json'}")
-    json.dumps(results, default=str)  # fail here, not later, if something is not serialisable
-    sys.stdout.flush()
+    log(f"done in {results['meta']['bench_seconds']:.0f} s; results in bench/results/latest.json")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,13 @@
-"""Parts 2 and 3: timed `mkdocs build` runs (plain, cold, warm; one fresh process each), the generated
-1,000-block site, and a real `mkdocs serve` rebuild after one block changes."""
+"""The sites of the benchmark and how they are built: the guide, the generated 1,000-block site and the
+20-block site in two forms (ours and markdown-exec + torchinfo), each `mkdocs build` a fresh process;
+the minimal replay hook's variant; a real `mkdocs serve` timed from a file write to the served page."""
 
 from __future__ import annotations
 
+import filecmp
 import json
+import os
+import re
 import shutil
 import signal
 import socket
@@ -12,17 +16,41 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
-from common import BENCH, PY, ROOT, child_env, median, parse_summary, run_json
+from common import BENCH, PY, ROOT, child_env, parse_summary, run, run_json, stats
 
 WORKER = BENCH / "mkdocs_worker.py"
+CAPTURE_HOOK = BENCH / "hooks" / "capture.py"
+REPLAY_HOOK = BENCH / "hooks" / "replay.py"
 PLUGIN = "cnn-cost"
+_LINE_MARK = re.compile(r"#!cnn @\d+ ")
+_BUILD_DATE = re.compile(r"Build Date UTC : [^\n<]*")
 
 
-# ------------------------------------------------------------- configs ----
+def _write_config(path: Path, cfg: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _variants(root: Path, base: dict[str, Any], with_plugin: list[Any], plain: list[Any]) -> dict[str, Path]:
+    """plugin / plain / capture (plugin + capture hook) / hook (plain + replay hook) configs in `root`.
+    The capture and hook configs share one directory, where rendered-html.json is written and read."""
+    out = {}
+    for name, plugins, hooks in (("plugin", with_plugin, []), ("plain", plain, []),
+                                 ("capture", with_plugin, [str(CAPTURE_HOOK)]),
+                                 ("hook", plain, [str(REPLAY_HOOK)])):
+        cfg = dict(base, plugins=plugins, site_dir=str(root / f"site-{name}"))
+        if hooks:
+            cfg["hooks"] = hooks
+        out[name] = _write_config(root / f"mkdocs-{name}.yml", cfg)
+    return out
+
+
+# ------------------------------------------------------------- the guide ----
 
 
 def _plugin_name(entry: Any) -> str | None:
@@ -34,10 +62,12 @@ def _plugin_name(entry: Any) -> str | None:
 
 
 def guide_configs(tmp: Path, cache_dir: Path) -> dict[str, Any]:
-    """Two configs that INHERIT /work/main/mkdocs.yml: with the plugin (cache in `cache_dir`,
-    on_error: warn so that a page with a wrong number still builds) and without it."""
+    """Configs that INHERIT the repository's mkdocs.yml: with the plugin (cache in `cache_dir`,
+    on_error: warn so that a page with a wrong number still builds), without it, and the two hook
+    variants."""
     from mkdocs.utils.yaml import yaml_load
 
+    tmp.mkdir(parents=True, exist_ok=True)
     with open(ROOT / "mkdocs.yml", "rb") as fh:
         parent = yaml_load(fh)
     plugins = parent.get("plugins") or []
@@ -45,31 +75,25 @@ def guide_configs(tmp: Path, cache_dir: Path) -> dict[str, Any]:
         plugins = [{k: v} if v else k for k, v in plugins.items()]
     with_plugin: list[Any] = []
     plain: list[Any] = []
+    imports: list[str] = []
     for entry in plugins:
         if _plugin_name(entry) == PLUGIN:
             options = dict(entry[PLUGIN] or {}) if isinstance(entry, dict) else {}
+            imports = list(options.get("imports", []))
             options.update(cache_dir=str(cache_dir), on_error="warn")
             with_plugin.append({PLUGIN: options})
         else:
             with_plugin.append(entry)
             plain.append(entry)
-    common = {
-        "INHERIT": str(ROOT / "mkdocs.yml"),
-        "docs_dir": str((ROOT / parent.get("docs_dir", "docs")).resolve()),
-        "strict": False,
-    }
+    base: dict[str, Any] = {"INHERIT": str(ROOT / "mkdocs.yml"),
+                            "docs_dir": str((ROOT / parent.get("docs_dir", "docs")).resolve()), "strict": False}
     theme = parent.get("theme")
     if isinstance(theme, dict) and theme.get("custom_dir"):
-        common["theme"] = {"custom_dir": str((ROOT / theme["custom_dir"]).resolve())}
-    paths = {}
-    for name, plugin_list in (("plugin", with_plugin), ("plain", plain)):
-        cfg = dict(common, plugins=plugin_list, site_dir=str(tmp / f"site-{name}"))
-        path = tmp / f"mkdocs-{name}.yml"
-        path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
-        paths[name] = path
-    return {"plugin": paths["plugin"], "plain": paths["plain"],
-            "imports": next((e[PLUGIN].get("imports", []) for e in with_plugin
-                             if isinstance(e, dict) and PLUGIN in e), [])}
+        base["theme"] = {"custom_dir": str((ROOT / theme["custom_dir"]).resolve())}
+    configs: dict[str, Any] = dict(_variants(tmp, base, with_plugin, plain))
+    configs["imports"] = imports
+    configs["docs"] = Path(base["docs_dir"])
+    return configs
 
 
 # ----------------------------------------------------- generated site ----
@@ -111,34 +135,101 @@ def _block(i: int, block_id: str, edit: int = 0) -> str:
             f"expect:\n  params: {params:,}\n  4.output: [1, {c2}, 4, 4]\n")
 
 
+def block_id(page: int, b: int) -> str:
+    return f"b{page:02d}-{b:02d}"
+
+
 def page_text(page: int, per_page: int, edit_block: int | None = None, edit: int = 0) -> str:
     parts = [f"# Page {page}\n\nGenerated for the benchmark: {per_page} small networks.\n"]
     for b in range(per_page):
         i = page * per_page + b
-        block_id = f"b{page:02d}-{b:02d}"
-        body = _block(i, block_id, edit if b == edit_block else 0)
+        body = _block(i, block_id(page, b), edit if b == edit_block else 0)
         parts.append(f"## Network {i}\n\n```cnn-cost\n{body}```\n\n"
-                     f"Network {i} has `#!cnn {block_id}.params` parameters.\n")
+                     f"Network {i} has `#!cnn {block_id(page, b)}.params` parameters.\n")
     return "\n".join(parts)
 
 
-def generate_site(root: Path, pages: int, per_page: int, cache_dir: Path) -> dict[str, Path]:
+def _docs(root: Path, pages: int, write: Callable[[int], str]) -> Path:
     docs = root / "docs"
     docs.mkdir(parents=True, exist_ok=True)
     (docs / "index.md").write_text(
         "# Generated site\n\n" + "".join(f"- [Page {p}](page-{p:02d}.md)\n" for p in range(pages)), encoding="utf-8"
     )
     for p in range(pages):
-        (docs / f"page-{p:02d}.md").write_text(page_text(p, per_page), encoding="utf-8")
-    base = {"site_name": "cnn-cost benchmark site", "docs_dir": str(docs), "theme": {"name": "mkdocs"},
+        (docs / f"page-{p:02d}.md").write_text(write(p), encoding="utf-8")
+    return docs
+
+
+def _base(docs: Path) -> dict[str, Any]:
+    return {"site_name": "cnn-cost benchmark site", "docs_dir": str(docs), "theme": {"name": "mkdocs"},
             "markdown_extensions": ["pymdownx.superfences", "pymdownx.inlinehilite"]}
-    configs = {}
-    for name, plugins in (("plugin", ["search", {PLUGIN: {"cache_dir": str(cache_dir)}}]), ("plain", ["search"])):
-        cfg = dict(base, plugins=plugins, site_dir=str(root / f"site-{name}"))
-        path = root / f"mkdocs-{name}.yml"
-        path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
-        configs[name] = path
+
+
+def generate_site(root: Path, pages: int, per_page: int, cache_dir: Path) -> dict[str, Any]:
+    docs = _docs(root, pages, lambda p: page_text(p, per_page))
+    configs: dict[str, Any] = dict(_variants(root, _base(docs), ["search", {PLUGIN: {"cache_dir": str(cache_dir)}}],
+                                             ["search"]))
     configs["docs"] = docs
+    return configs
+
+
+# ------------------------------------- the 20-block site, two forms ----
+
+
+def _python(value: Any) -> str:
+    """A parsed block value (a `Call` tree, numbers, tuples, strings) as Python source for torch.nn."""
+    if hasattr(value, "kwargs") and hasattr(value, "args"):  # a Call
+        args = [_python(v) for v in value.args] + [f"{k}={_python(v)}" for k, v in value.kwargs]
+        return f"nn.{value.name}({', '.join(args)})"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_python(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    return repr(value)
+
+
+def exec_block(body: str) -> str:
+    """The same model as the cnn-cost block `body`, as a markdown-exec block that runs torchinfo (and
+    asserts the block's total-parameter claim, the one check such a block can do cheaply)."""
+    from cnn_cost.block import parse_block
+
+    block = parse_block(body)
+    if block.model is not None:
+        model = _python(block.model)
+    else:
+        model = "nn.Sequential(OrderedDict([" + ", ".join(
+            f"({name!r}, {_python(call)})" for name, call in block.layers or ()) + "]))"
+    params = next(c.raw for c in block.expect if c.path == "params").replace(",", "")
+    shape = (1, *(block.input or ()))
+    return ("```python exec=\"on\" source=\"above\" result=\"text\"\n"
+            "from collections import OrderedDict\n\nimport torch.nn as nn\nfrom torchinfo import summary\n\n"
+            f"model = {model}\n"
+            f"stats = summary(model, input_size={shape}, col_names=(\"output_size\", \"num_params\", "
+            "\"mult_adds\"), verbose=0)\n"
+            f"assert stats.total_params == {params}, stats.total_params\nprint(stats)\n```\n")
+
+
+def generate_exec_sites(root: Path, pages: int, per_page: int, cache_dir: Path) -> dict[str, Any]:
+    """The same blocks (models and claims) as cnn-cost fences with our plugin, and as markdown-exec blocks
+    running torchinfo; the same prose (no `#!cnn` references: markdown-exec has none)."""
+
+    def page(p: int, exec_form: bool) -> str:
+        parts = [f"# Page {p}\n"]
+        for b in range(per_page):
+            i = p * per_page + b
+            body = _block(i, block_id(p, b))
+            block = exec_block(body) if exec_form else f"```cnn-cost\n{body}```\n"
+            parts.append(f"## Network {i}\n\n{block}\nThe cost of network {i}.\n")
+        return "\n".join(parts)
+
+    configs: dict[str, Any] = {}
+    for name, exec_form in (("ours", False), ("exec", True)):
+        sub = root / name
+        docs = _docs(sub, pages, lambda p, e=exec_form: page(p, e))  # type: ignore[misc]
+        if exec_form:
+            configs[name] = _write_config(sub / "mkdocs.yml", dict(_base(docs), plugins=["search", "markdown-exec"],
+                                                                    site_dir=str(sub / "site")))
+        else:  # ours, and the replay hook's variant of it (the floor of any plugin, for reference)
+            variants = _variants(sub, _base(docs), ["search", {PLUGIN: {"cache_dir": str(cache_dir)}}], ["search"])
+            configs.update(ours=variants["plugin"], capture=variants["capture"], hook=variants["hook"])
     return configs
 
 
@@ -155,45 +246,111 @@ def _count_problems(log: str) -> dict[str, int]:
     }
 
 
-def build_once(config: Path, work: Path, env: dict[str, str]) -> dict[str, Any]:
-    """`mkdocs build -f config` in a fresh process; wall time from spawn to exit."""
+FAILED: list[dict[str, Any]] = []  # builds that exited non-zero and were run again
+
+
+def build_once(config: Path, work: Path, env: dict[str, str],
+               prepare: Callable[[], None] | None = None) -> dict[str, Any]:
+    """`mkdocs build -f config` in a fresh process; wall time from spawn to exit, CPU of the process.
+    A build that exits non-zero (the plugin's source is work in progress in the same checkout: a half-saved
+    file) goes to FAILED and is run again after a pause, up to 3 times; `prepare` runs before each try."""
+    for attempt in range(3):
+        if prepare is not None:
+            prepare()
+        r = _build(config, work, env)
+        if r["returncode"] == 0 or attempt == 2:
+            return r
+        FAILED.append({"config": config.name, "log_tail": r["log_tail"]})
+        time.sleep(5)
+    raise AssertionError("unreachable")
+
+
+def _build(config: Path, work: Path, env: dict[str, str]) -> dict[str, Any]:
     out = work / "worker.json"
     result, info = run_json([PY, str(WORKER), str(out), "build", "-f", str(config)], out, env=env)
     return {
         "seconds": result.seconds, "cpu_seconds": result.cpu_seconds, "returncode": result.returncode,
         "summary": parse_summary(result.output),
-        "torch_imported": info["torch_imported"], "dynamo_imported": info["dynamo_imported"],
-        "maxrss_mb": info["maxrss_kb"] / 1024, **_count_problems(result.output),
-        "log_tail": result.output.splitlines()[-12:],
+        "torch_imported": info["torch_imported"], "maxrss_mb": info["maxrss_kb"] / 1024,
+        **_count_problems(result.output),
         "problem_lines": [line for line in result.output.splitlines() if line.startswith(("WARNING", "ERROR"))][:20],
+        "log_tail": result.output.splitlines()[-6:] if result.returncode else [],
     }
 
 
-def build_trials(configs: dict[str, Path], cache_dir: Path, work: Path, n_cold: int, n_warm: int,
-                 env: dict[str, str]) -> dict[str, Any]:
-    """Cold runs (cache emptied before each), then plain and warm runs interleaved."""
-    cold = []
-    for _ in range(n_cold):
-        shutil.rmtree(cache_dir, ignore_errors=True)
-        cold.append(build_once(configs["plugin"], work, env))
-    plain, warm, discarded = [], [], []
-    for _ in range(n_warm):
-        plain.append(build_once(configs["plain"], work, env))
-        for attempt in range(3):
-            run = build_once(configs["plugin"], work, env)
-            # A warm run that had to evaluate blocks found the cache invalidated: the cache key holds a hash
-            # of the plugin's source, and pages or plugin may change while the bench runs (work in progress).
-            if attempt == 2 or (run["summary"] is not None and run["summary"]["evaluated"] == 0):
-                warm.append(run)
-                break
-            discarded.append(run)
+def torch_import_once(env: dict[str, str]) -> dict[str, Any]:
+    """`import torch` in a fresh process: the in-process import time, and spawn to exit."""
+    result = run([PY, str(BENCH / "first_block.py"), "torch"], env=env)
+    if result.returncode:
+        raise RuntimeError(f"first_block.py torch failed:\n{result.output[-2000:]}")
+    return {"seconds": json.loads(result.output.strip().splitlines()[-1])["import_torch"],
+            "process_seconds": result.seconds, "cpu_seconds": result.cpu_seconds}
 
-    def stats(runs: list[dict[str, Any]]) -> dict[str, Any]:
-        return {"runs": runs, "median_seconds": median([r["seconds"] for r in runs]),
-                "seconds": [r["seconds"] for r in runs], "min_seconds": min(r["seconds"] for r in runs),
-                "median_cpu_seconds": median([r["cpu_seconds"] for r in runs])}
 
-    return {"cold": stats(cold), "warm": stats(warm), "plain": stats(plain), "discarded_warm": discarded}
+def series(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Runs and the min/median/max of their wall and CPU seconds."""
+    return {"runs": runs, "wall": stats([r["seconds"] for r in runs]),
+            "cpu": stats([r["cpu_seconds"] for r in runs])}
+
+
+def warm_build(config: Path, work: Path, env: dict[str, str], discarded: list[dict[str, Any]]) -> dict[str, Any]:
+    """A warm build. One that evaluated blocks found the cache invalidated (the plugin's source, whose hash is
+    in the cache key, changed meanwhile: work in progress in the same checkout): it goes to `discarded` and the
+    build is run again, up to 3 times."""
+    for attempt in range(3):
+        r = build_once(config, work, env)
+        if attempt == 2 or (r["summary"] is not None and r["summary"]["evaluated"] == 0):
+            return r
+        discarded.append(r)
+    raise AssertionError("unreachable")
+
+
+def warm_pairs(configs: dict[str, Any], n: int, work: Path, env: dict[str, str],
+               plugin: str = "plugin") -> dict[str, Any]:
+    """Warm plugin builds against the replay hook's builds, in pairs whose order alternates (ABBA...).
+    First one capture build (not timed), which also proves the cache warm; see warm_build for reruns."""
+    capture = build_once(configs["capture"], work, env)
+    warm: list[dict[str, Any]] = []
+    hook: list[dict[str, Any]] = []
+    discarded: list[dict[str, Any]] = []
+    for i in range(n):
+        for variant in (("hook", "warm") if i % 2 == 0 else ("warm", "hook")):
+            if variant == "hook":
+                hook.append(build_once(configs["hook"], work, env))
+                continue
+            warm.append(warm_build(configs[plugin], work, env, discarded))
+    ratios = [w["seconds"] / h["seconds"] for w, h in zip(warm, hook, strict=True)]
+    cpu_ratios = [w["cpu_seconds"] / h["cpu_seconds"] for w, h in zip(warm, hook, strict=True)]
+    same = compare_sites(Path(yaml.safe_load(configs[plugin].read_text())["site_dir"]),
+                         Path(yaml.safe_load(configs["hook"].read_text())["site_dir"]))
+    return {"warm": series(warm), "hook": series(hook), "pair_ratios": stats(ratios), "cpu_ratios": stats(cpu_ratios),
+            "capture": {k: capture[k] for k in ("seconds", "returncode", "summary")}, "discarded_warm": discarded,
+            "same_output": same}
+
+
+def compare_sites(a: Path, b: Path) -> dict[str, Any]:
+    """Compare two built sites file by file: sitemap.xml.gz left out (gzip stores its own time), the theme's
+    "Build Date UTC" comment ignored."""
+    files_a = {p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file()}
+    files_b = {p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file()}
+    common = sorted((files_a & files_b) - {"sitemap.xml.gz"})
+
+    def text(path: Path) -> str:
+        return _BUILD_DATE.sub("", path.read_text(encoding="utf-8", errors="replace"))
+
+    differ = [f for f in common if not filecmp.cmp(a / f, b / f, shallow=False) and text(a / f) != text(b / f)]
+    # the plugin's line tagger marks `#!cnn` as `#!cnn @LINE` before pymdownx sees it; where `#!cnn` is quoted in
+    # a longer code span, the mark stays in the page (the hook reproduces only what the formatters returned)
+    normalized = [f for f in differ if _LINE_MARK.sub("#!cnn ", text(a / f)) != text(b / f)]
+    same_files = files_a == files_b
+    return {"files": len(common), "differ": differ[:20], "differ_count": len(differ),
+            "differ_normalized": normalized[:20], "only_plugin": sorted(files_a - files_b)[:20],
+            "only_hook": sorted(files_b - files_a)[:20], "identical": not differ and same_files,
+            "identical_normalized": not normalized and same_files}
+
+
+def site_dir(config: Path) -> Path:
+    return Path(yaml.safe_load(config.read_text(encoding="utf-8"))["site_dir"])
 
 
 # --------------------------------------------------------------- serve ----
@@ -207,22 +364,46 @@ def _free_port() -> int:
 
 def _get(url: str) -> str | None:
     try:
-        with urllib.request.urlopen(url, timeout=120) as resp:  # noqa: S310 - our own loopback server
+        with urllib.request.urlopen(url, timeout=60) as resp:  # noqa: S310 - our own loopback server
             return str(resp.read().decode("utf-8", errors="replace"))
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
         return None
 
 
-def serve_edits(configs: dict[str, Path], per_page: int, page: int, block: int, edits: int,
-                work: Path, env: dict[str, str]) -> dict[str, Any]:
-    """Start the real `mkdocs serve` on a loopback port, change one block of one page `edits` times,
-    and time each change from the file write to the served page showing it."""
+def _save(path: Path, text: str) -> None:
+    """Write a file as an editor does; make sure its modification time moves on (coarse clocks)."""
+    before = path.stat().st_mtime_ns if path.exists() else 0
+    path.write_text(text, encoding="utf-8")
+    if path.stat().st_mtime_ns <= before:
+        os.utime(path, ns=(before + 1_000_000, before + 1_000_000))
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """Ctrl-C (a clean stop, which removes the temporary site), then terminate, then kill."""
+    for signal_it in (lambda: proc.send_signal(signal.SIGINT), proc.terminate, proc.kill):
+        if proc.poll() is not None:
+            return
+        signal_it()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def serve_edits(config: Path, docs: Path, per_page: int, page: int, edits: list[int], work: Path,
+                env: dict[str, str], dirty: bool, settle: float = 1.0,
+                worker: list[str] | None = None) -> dict[str, Any]:
+    """Start the real `mkdocs serve` (optionally `--dirty`) on a loopback port; once the page is served,
+    change one block of one page per edit (`settle` seconds after the page is served or showed the
+    last change) and time each change from the file write until the served page shows it."""
     port = _free_port()
-    out = work / "serve-worker.json"
-    if out.exists():
-        out.unlink()
-    cmd = [PY, str(WORKER), str(out), "serve", "-f", str(configs["plugin"]), "-a", f"127.0.0.1:{port}"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    tmpdir = work / f"serve-tmp-{port}"  # mkdocs serve builds into a mkdtemp(): keep it in our work dir
+    tmpdir.mkdir(parents=True)
+    out = work / f"serve-worker-{port}.json"
+    cmd = [*(worker or [PY, str(WORKER), str(out)]), "serve", "-f", str(config), "-a", f"127.0.0.1:{port}",
+           *(["--dirty"] if dirty else [])]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**env, "TMPDIR": str(tmpdir)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
     lines: list[tuple[float, str]] = []
 
     def read() -> None:
@@ -234,83 +415,59 @@ def serve_edits(configs: dict[str, Path], per_page: int, page: int, block: int, 
     reader.start()
     started = time.perf_counter()
     url = f"http://127.0.0.1:{port}/page-{page:02d}/"
-    result: dict[str, Any] = {"port": port, "url": url, "method": "real `mkdocs serve` (livereload server)"}
+    path = docs / f"page-{page:02d}.md"
+    original = path.read_text(encoding="utf-8")
+    result: dict[str, Any] = {"dirty": dirty, "url_path": f"/page-{page:02d}/", "settle_seconds": settle}
     try:
-        while not any("Serving on" in text for _, text in lines):
+        while _get(url) is None:
             if proc.poll() is not None or time.perf_counter() - started > 300:
                 raise RuntimeError("mkdocs serve did not start:\n" + "\n".join(t for _, t in lines[-20:]))
             time.sleep(0.05)
-        while _get(url) is None:
-            time.sleep(0.05)
         result["startup_seconds"] = time.perf_counter() - started
         result["startup_summary"] = parse_summary("\n".join(t for _, t in lines))
-        path = configs["docs"] / f"page-{page:02d}.md"
-        edit_runs = []
-        for k in range(1, edits + 1):
-            time.sleep(1.0)  # let the watcher settle between edits
+        runs: list[dict[str, Any]] = []
+        for k in edits:
+            time.sleep(settle)
             mark = len(lines)
-            path.write_text(page_text(page, per_page, edit_block=block, edit=k), encoding="utf-8")
+            _save(path, page_text(page, per_page, edit_block=0, edit=k))
             written = time.perf_counter()
             seen = None
-            while time.perf_counter() - written < 180:
+            while time.perf_counter() - written < 120:
                 html = _get(url)
                 if html is not None and f"edit-{k}" in html:
                     seen = time.perf_counter()
                     break
                 time.sleep(0.02)
             if seen is None:
-                raise RuntimeError(f"edit {k}: the page never changed")
+                raise RuntimeError(f"edit {k}: the page never changed:\n" + "\n".join(t for _, t in lines[-20:]))
             deadline = time.perf_counter() + 10
-            while time.perf_counter() < deadline and parse_summary(
-                    "\n".join(t for _, t in lines[mark:])) is None:
+            while time.perf_counter() < deadline and parse_summary("\n".join(t for _, t in lines[mark:])) is None:
                 time.sleep(0.05)
             after = lines[mark:]
             detected = next((t for t, text in after if "Detected file changes" in text), None)
             building = next((t for t, text in after if "Building documentation" in text), None)
             reloaded = next((t for t, text in after if "Reloading browsers" in text), None)
-            edit_runs.append({
-                "edit": k,
-                "write_to_page_seconds": seen - written,
+            runs.append({
+                "edit": k, "write_to_page_seconds": seen - written,
                 "write_to_detected_seconds": None if detected is None else detected - written,
                 "rebuild_seconds": None if building is None or reloaded is None else reloaded - building,
                 "summary": parse_summary("\n".join(t for _, t in after)),
                 "problems": [t for _, t in after if t.startswith(("WARNING", "ERROR"))][:5],
             })
-        result["edits"] = edit_runs
+        result["edits"] = runs
+        result["write_to_page"] = stats([r["write_to_page_seconds"] for r in runs])
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        _stop(proc)
         reader.join(timeout=5)
+        path.write_text(original, encoding="utf-8")
+        shutil.rmtree(tmpdir, ignore_errors=True)
     if out.exists():
         result["worker"] = json.loads(out.read_text(encoding="utf-8"))
-    result["log_tail"] = [t for _, t in lines[-8:]]
+    result["log_tail"] = [t for _, t in lines[-6:]]
     return result
 
 
-def torch_import_seconds(runs: int, env: dict[str, str]) -> dict[str, Any]:
-    """`import torch` (and, apart, `import torch._dynamo`, which the first meta-device ReLU pulls in),
-    each in a fresh process."""
-    code = ("import time; t = time.perf_counter(); import torch; a = time.perf_counter() - t; "
-            "t = time.perf_counter(); import torch._dynamo; b = time.perf_counter() - t; print(a, b)")
-    torch_only, dynamo = [], []
-    for _ in range(runs):
-        proc = subprocess.run([PY, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-        a, b = (float(v) for v in proc.stdout.split())
-        torch_only.append(a)
-        dynamo.append(b)
-    return {"import_torch_seconds": torch_only, "import_torch_median": median(torch_only),
-            "import_dynamo_seconds": dynamo, "import_dynamo_median": median(dynamo)}
-
-
 def env_for(imports: list[str]) -> dict[str, str]:
-    """The guide's models module (`imports: [docs_models]`) lives beside /work/main/mkdocs.yml; the copied
-    config lives elsewhere, so the repository goes on PYTHONPATH (for both variants alike)."""
+    """The guide's models module (`imports: [docs_models]`) lives beside the repository's mkdocs.yml; the
+    copied config lives elsewhere, so the repository goes on PYTHONPATH (for every variant alike)."""
     return child_env(PYTHONPATH=str(ROOT)) if imports else child_env()
