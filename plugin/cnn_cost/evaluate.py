@@ -12,7 +12,7 @@ import threading
 import warnings
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from cnn_cost.block import DTYPES, Block, Call, Value
@@ -108,9 +108,8 @@ class _Torch:
             import torch
             import torch.nn
 
-            # torch leaves a very large number of long-lived objects: move them out of the
-            # collector's way so that full collections stay cheap and happen (long serve sessions)
-            gc.collect()
+            # torch leaves a very large number of long-lived objects: move them out of the collector's
+            # way so that full collections stay cheap (long serve sessions); no collection first (50 ms)
             gc.freeze()
             cls._mods = (torch, torch.nn)
         return cls._mods
@@ -121,15 +120,13 @@ def torch_imported() -> bool:
 
 
 def warm_up() -> None:
-    """Import torch and the parts it imports lazily on the first meta-device calls (torch._dynamo
-    for activations, sympy for convolutions), and the flop counter; for `mkdocs serve`."""
+    """Import torch and build a few modules on the meta device as a block does (for `mkdocs serve`,
+    in the background). No forward pass: blocks of registry layers need none, and the lazy imports
+    of a first meta forward (torch._dynamo) would hold the interpreter during the author's first edit."""
     torch, nn = _Torch.get()
-    with torch.device("meta"), torch.no_grad(), warnings.catch_warnings():
+    with torch.device("meta"), _no_init(torch), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = nn.Sequential(nn.Conv2d(1, 1, 1), nn.BatchNorm2d(1), nn.ReLU(), nn.Flatten(), nn.Linear(1, 1))
-        model.eval()
-        model(torch.empty(1, 1, 1, 1))
-    from torch.utils import flop_counter  # noqa: F401 - imported for its side effect (the module cache)
+        nn.Sequential(nn.Conv2d(1, 1, 1), nn.BatchNorm2d(1), nn.ReLU(), nn.Flatten(), nn.Linear(1, 1))
 
 
 # ------------------------------------------------------------ building ----
@@ -201,6 +198,14 @@ def _wrapped_class(cls: type, how: str) -> type:
 
 
 @cache
+def _takes_device(cls: type) -> bool:
+    try:
+        return "device" in inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+@cache
 def _signature(cls: type, spec: LayerSpec) -> inspect.Signature:
     if spec.keywords is not None:
         params = [inspect.Parameter(k, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None) for k in spec.keywords]
@@ -227,6 +232,22 @@ def _work(call: Call, arguments: dict[str, Any]) -> int:
             )
         return 1 + 2 * max(layers, 0)
     return 5 if call.name == "MultiheadAttention" else 1
+
+
+def _bind(cls: type, spec: LayerSpec, args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    """The arguments of a call bound to the layer's signature (raises TypeError), remembered for repeated
+    calls (the returned dict is shared: read it only)."""
+    try:
+        return _bind_cached(cls, args, kwargs)
+    except TypeError as exc:
+        if "unhashable" not in str(exc):
+            raise
+        return dict(_signature(cls, spec).bind(*args, **dict(kwargs)).arguments)
+
+
+@lru_cache(maxsize=4096)
+def _bind_cached(cls: type, args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    return dict(_signature(cls, REGISTRY[cls.__name__]).bind(*args, **dict(kwargs)).arguments)
 
 
 class _Builder:
@@ -274,10 +295,10 @@ class _Builder:
                     *call.keyword_at(key),
                 )
         try:
-            bound = sig.bind(*call.args, **dict(call.kwargs))
+            arguments = _bind(getattr(self.nn, call.name), spec, call.args, call.kwargs)
         except TypeError as exc:
             raise CnnCostError(f"nn.{call.name}: {exc}", call.line, call.column) from None
-        self.work += _work(call, bound.arguments)
+        self.work += _work(call, arguments)
         if self.work > MAX_WORK:
             raise CnnCostError(
                 f"this block would build about {self.work:,} modules and layers by the time it reaches "
@@ -296,7 +317,11 @@ class _Builder:
             if spec.wrap and wrap:
                 cls = _wrapped_class(cls, spec.wrap)
             try:
-                module = cls(*call.args, **dict(call.kwargs))
+                if _takes_device(cls):  # cheaper than a device context around every tensor call
+                    module = cls(*call.args, **dict(call.kwargs), device="meta")
+                else:
+                    with self.torch.device("meta"):
+                        module = cls(*call.args, **dict(call.kwargs))
             except Exception as exc:  # PyTorch's own constructor, refusing the author's arguments
                 raise CnnCostError(f"nn.{call.name}: {_first_line(exc)}", call.line, call.column) from None
         self.calls[id(module)] = call
@@ -322,7 +347,8 @@ class _Builder:
                 call.line, call.column,
             )
         try:
-            module = factory(*call.args, **dict(call.kwargs))
+            with self.torch.device("meta"):
+                module = factory(*call.args, **dict(call.kwargs))
         except Exception as exc:  # an author's module can raise anything: report it at the call
             raise CnnCostError(
                 f"{call.qualified}(...) raised {type(exc).__name__}: {_first_line(exc)}", call.line, call.column
@@ -432,7 +458,7 @@ def evaluate(block: Block, *, imports: tuple[str, ...] = (), convention: str = "
         builder.check(block.model)
     for _, call in block.layers or ():
         builder.check(call)
-    with torch.device("meta"), _no_init(torch), warnings.catch_warnings():
+    with _no_init(torch), warnings.catch_warnings():  # registry layers get device="meta" themselves
         warnings.simplefilter("ignore")
         if block.model is not None:
             model = builder.build(block.model)

@@ -51,6 +51,7 @@ class ModuleTracker:
         self.deps: dict[str, list[str]] = {}  # listed module -> project files loaded with it
         self.loaded: dict[str, str] = {}  # project file -> digest when its module was imported
         self._stat: dict[str, tuple[int, int, str]] = {}  # file -> (mtime_ns, size, digest)
+        self._seen: dict[str, tuple[ModuleType, str | None]] = {}  # module name -> (module, project file)
         self._read_record()
 
     # ------------------------------------------------------------ record ----
@@ -154,13 +155,17 @@ class ModuleTracker:
         return full
 
     def _project_modules(self) -> dict[str, str]:
+        """Loaded project modules by name; each module's file is looked at once (thousands after torch)."""
         out = {}
         for mod_name, module in list(sys.modules.items()):
             if module is None:
                 continue
-            full = self._is_project(module)
-            if full:
-                out[mod_name] = full
+            seen = self._seen.get(mod_name)
+            if seen is None or seen[0] is not module:
+                seen = (module, self._is_project(module))
+                self._seen[mod_name] = seen
+            if seen[1]:
+                out[mod_name] = seen[1]
         return out
 
     def refresh(self) -> bool:
@@ -172,6 +177,7 @@ class ModuleTracker:
                 return False
             for mod_name in loaded:
                 sys.modules.pop(mod_name, None)
+                self._seen.pop(mod_name, None)
             for f in list(self.loaded):
                 self.loaded.pop(f, None)
             importlib.invalidate_caches()

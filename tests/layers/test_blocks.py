@@ -365,3 +365,27 @@ def test_missing_batch_of_sequence_first_layer(layer: str, seq_first_shape: tupl
     result = evaluate(parse_block(body))
     assert result.output == output
     assert result.flops == total_flops
+
+
+def test_no_block_allocates_a_real_tensor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Registry layers are built with device="meta" (or inside a meta device context): every parameter
+    and buffer of every block above is a meta tensor, never memory."""
+    from cnn_cost import evaluate as ev
+
+    built: list[nn.Module] = []
+    real = ev._Builder.build
+
+    def recording(self: Any, call: Any, wrap: bool = True) -> Any:
+        module = real(self, call, wrap)
+        built.append(module)
+        return module
+
+    monkeypatch.setattr(ev._Builder, "build", recording)
+    for item in BLOCKS:
+        body = getattr(item, "values", item)[0]  # a pytest.param or a plain tuple
+        evaluate(parse_block(body))
+    tensors = [t for m in built for t in (*m.parameters(), *m.buffers())]
+    assert len(tensors) > 50
+    assert [t for t in tensors if not t.is_meta] == []
+    types_seen = {type(m).__name__ for m in built}
+    assert len(types_seen & set(REGISTRY)) >= 30, sorted(types_seen)
