@@ -110,6 +110,18 @@ def _result_from_json(data: dict[str, Any]) -> Result:
 Entry = Result | CnnCostError
 
 
+def _read_json(path: str | None) -> Any:
+    """The parsed JSON of a cache file; None when there is none. Raises OSError or ValueError."""
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except FileNotFoundError:
+        return None
+    return json.loads(raw)
+
+
 class Lru(OrderedDict[str, Any]):
     """A dict that forgets its least recently used items beyond a total weight (a long `serve` stays small)."""
 
@@ -160,12 +172,13 @@ class Cache:
         self.views: Lru = Lru(MEMORY_HTML, lambda view: len(view[1]))
         self.view_results: dict[str, str] = {}
         self.hits = self.misses = 0
-        self.used: set[Path] = set()  # disk entries read or written in this build
+        self.used: set[str] = set()  # disk entries read or written in this build
         self.warned = False
         if self.directory is not None and self._symlinked():
             log.warning("cnn-cost: the cache directory %s is or holds a symbolic link: the disk cache is off",
                         self.directory)
             self.directory = None
+        self._root = str(self.directory) if self.directory is not None else None
 
     def _symlinked(self) -> bool:
         assert self.directory is not None
@@ -183,7 +196,7 @@ class Cache:
         now = time.time()
         for path in self.used:  # the access time says "last used"; the modification time stays the write's
             with contextlib.suppress(OSError):
-                os.utime(path, (now, path.stat().st_mtime))
+                os.utime(path, (now, os.stat(path).st_mtime))
         if not prune:
             return 0
         state = self.directory / STATE / "builds"
@@ -241,10 +254,10 @@ class Cache:
             self._use(self._view_path(k))
             return self.views[k]  # type: ignore[no-any-return]
         path = self._view_path(k)
-        if path is None or not path.is_file():
-            return None
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = _read_json(path)
+            if data is None:
+                return None
             if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != k:
                 raise ValueError("stale entry")
             block_id = data["id"]
@@ -261,22 +274,23 @@ class Cache:
         self.view_results[k] = result_key
         self._write(self._view_path(k), {"id": block_id, "html": html, "result": result_key, "key": k})
 
-    def _use(self, path: Path | None) -> None:
+    def _use(self, path: str | None) -> None:
         if path is not None:
             self.used.add(path)
 
-    def _view_path(self, k: str) -> Path | None:
-        return self.directory / "views" / f"{k}.json" if self.directory else None
+    # entry paths as plain strings: thousands per build, and pathlib's objects cost more than the reads
+    def _view_path(self, k: str) -> str | None:
+        return f"{self._root}{os.sep}views{os.sep}{k}.json" if self._root else None
 
-    def _path(self, k: str) -> Path | None:
-        return self.directory / f"{k}.json" if self.directory else None
+    def _path(self, k: str) -> str | None:
+        return f"{self._root}{os.sep}{k}.json" if self._root else None
 
     def _load(self, k: str) -> Entry | None:
         path = self._path(k)
-        if path is None or not path.is_file():
-            return None
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = _read_json(path)
+            if data is None:
+                return None
             if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != k:
                 raise ValueError("stale entry")
             self._use(path)
@@ -285,7 +299,7 @@ class Cache:
                 return CnnCostError(_str(err["message"]), _int(err["line"], True), _int(err["column"], True))
             return _result_from_json(data["result"])
         except (OSError, ValueError, KeyError, TypeError, RecursionError, json.JSONDecodeError) as exc:
-            log.debug("cnn-cost: ignoring cache entry %s (%s)", path.name, exc)
+            log.debug("cnn-cost: ignoring cache entry %s (%s)", path, exc)
             return None
 
     def _store(self, k: str, entry: Entry) -> None:
@@ -299,12 +313,12 @@ class Cache:
         payload.update(key=k)
         self._write(path, payload)
 
-    def _write(self, path: Path | None, payload: dict[str, Any]) -> None:
+    def _write(self, path: str | None, payload: dict[str, Any]) -> None:
         if path is None:
             return
         payload["format"] = FORMAT
         try:
-            write_json(path, payload)
+            write_json(Path(path), payload)
         except OSError as exc:
             if not self.warned:  # once per build: an unwritable cache makes every build cold
                 self.warned = True

@@ -40,9 +40,13 @@ _GROUPED = re.compile(r"(?<![\d,.])\d{1,3}(?:,\d{3})+(?![\d,]|\.\d)")
 _TAG = re.compile(r"<[^>]*>")
 
 
+_WHITESPACE_SPAN = re.compile(r'<span class="w">([ \t]*)</span>')
+
+
 def code(source: str) -> str:
-    """The block's own text, highlighted as YAML, in Material's code-block markup."""
-    return highlight(source, _LEXER, _FORMATTER)
+    """The block's own text, highlighted as YAML, in Material's code-block markup (whitespace tokens
+    without a span of their own: no theme styles them, and every tag is work for the search index)."""
+    return _WHITESPACE_SPAN.sub(r"\1", highlight(source, _LEXER, _FORMATTER))
 
 
 def number(value: int | None) -> str:
@@ -122,7 +126,7 @@ def table(result: Result, columns: Sequence[str] = DEFAULT_COLUMNS, *, search_ta
 
     def attrs(column: str) -> str:
         if column in NUMERIC or column.startswith("as:"):
-            return ' class="cnn-cost-num" style="text-align: right"'
+            return ' class="cnn-cost-num"'
         return {"output": ' class="cnn-cost-shape"', "formula": ' class="cnn-cost-formula-cell"'}.get(column, "")
 
     head = "\n".join(f"<th{attrs(c)}>{header(c)}</th>" for c in columns)
