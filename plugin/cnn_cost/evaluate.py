@@ -255,6 +255,7 @@ class _Builder:
         self.torch, self.nn = _Torch.get()
         self.tracker = modules if modules is not None else tracker(site_path)
         self.work = 0  # estimated construction work so far (see _work)
+        self.device = "meta"  # blocks are built on meta; the tests build small ones on "cpu" too
         self.calls: dict[int, Call] = {}  # id(module) -> the call that built it
         self.types: dict[int, str] = {}
 
@@ -318,9 +319,9 @@ class _Builder:
                 cls = _wrapped_class(cls, spec.wrap)
             try:
                 if _takes_device(cls):  # cheaper than a device context around every tensor call
-                    module = cls(*call.args, **dict(call.kwargs), device="meta")
+                    module = cls(*call.args, **dict(call.kwargs), device=self.device)
                 else:
-                    with self.torch.device("meta"):
+                    with self.torch.device(self.device):
                         module = cls(*call.args, **dict(call.kwargs))
             except Exception as exc:  # PyTorch's own constructor, refusing the author's arguments
                 raise CnnCostError(f"nn.{call.name}: {_first_line(exc)}", call.line, call.column) from None
@@ -347,7 +348,7 @@ class _Builder:
                 call.line, call.column,
             )
         try:
-            with self.torch.device("meta"):
+            with self.torch.device(self.device):
                 module = factory(*call.args, **dict(call.kwargs))
         except Exception as exc:  # an author's module can raise anything: report it at the call
             raise CnnCostError(
@@ -409,6 +410,18 @@ def _leaves(model: Any) -> list[tuple[str, Any]]:
 
     visit("", model)
     return out
+
+
+def batched_input(block: Block, first: Any, first_spec: LayerSpec | None) -> Shape:
+    """The block's input with a batch dimension of 1 put in where the first layer wants one more."""
+    assert block.input is not None
+    shape = block.input
+    rank = first_spec.input_rank if first_spec else None
+    if (rank is not None and len(shape) == rank - 1) or (rank is None and not block.input_has_batch):
+        # sequence-first layers (RNN, LSTM, GRU, MultiheadAttention with batch_first=False) take the batch second
+        at = 1 if getattr(first, "batch_first", None) is False and len(shape) >= 1 else 0
+        shape = (*shape[:at], 1, *shape[at:])
+    return tuple(shape)
 
 
 def _probe_input(module: Any, spec: LayerSpec, size: int) -> Shape | None:
@@ -503,14 +516,8 @@ def evaluate(block: Block, *, imports: tuple[str, ...] = (), convention: str = "
         return Result(tuple(rows), params, trainable, buffers, memory, None, None, None, convention, block.dtype)
 
     # input shape: prepend the batch dimension where the first layer wants one more
-    shape = block.input
     first = next((m for _, m in leaves), None)
-    first_spec = spec_of(first) if first is not None else None
-    rank = first_spec.input_rank if first_spec else None
-    if (rank is not None and len(shape) == rank - 1) or (rank is None and not block.input_has_batch):
-        # sequence-first layers (RNN, LSTM, GRU, MultiheadAttention with batch_first=False) take the batch second
-        at = 1 if getattr(first, "batch_first", None) is False and len(shape) >= 1 else 0
-        shape = (*shape[:at], 1, *shape[at:])
+    shape = batched_input(block, first, spec_of(first) if first is not None else None)
     dtype = torch.long if first is not None and type_of(first) == "Embedding" else torch.float32
     x = torch.empty(shape, device="meta", dtype=dtype)
     x_shape = tuple(shape)
