@@ -397,6 +397,8 @@ def markdown(results: dict[str, Any]) -> str:
         lines += _site_table(rows)
         if gen.get("warm"):
             lines += ["", _same_text(gen["warm"]["same_output"])]
+        if gen.get("search_tables"):
+            lines += ["", *_search_tables(gen["search_tables"])]
         for mode in ("serve", "serve-dirty"):
             sv = gen.get(mode)
             if not sv:
@@ -446,6 +448,33 @@ def markdown(results: dict[str, Any]) -> str:
     if problems:
         lines += ["### Problems the benchmark saw", ""] + [f"- {p}" for p in problems] + [""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _search_tables(data: dict[str, Any]) -> list[str]:
+    """The warm builds with `search_tables: false` against `true` (informational, not a target)."""
+    if data.get("error"):
+        return [f"`search_tables: false` against `true`: not measured ({data['error'].splitlines()[-1]})."]
+    searches = {"mkdocs": "MkDocs' built-in search", "material": "Material's search"}
+    lines = ["**`search_tables: false` against `true`** (informational, not a target). " + data["note"], "",
+             "| theme (search plugin) | `search_tables` | runs | wall: min / **median** / max | CPU: min / "
+             "**median** / max | false ÷ true: wall (min / **median** / max), CPU median | `search_index.json` | "
+             "tables in the index |",
+             "|---|---|---|---|---|---|---|---|"]
+    for theme in data.get("theme_order") or list(data["themes"]):
+        d = data["themes"][theme]
+        for value in ("true", "false"):
+            v, index = d[value], d["index"][value]
+            ratio = f"{spread(d['ratios'], x)}, CPU {x(d['cpu_ratios']['median'])}" if value == "false" else ""
+            size = "n/a" if index.get("bytes") is None else f"{index['bytes'] / MB:,.2f} MB"
+            if value == "false" and index.get("bytes") and d["index"]["true"].get("bytes"):
+                size += f" ({x(index['bytes'] / d['index']['true']['bytes'])})"
+            label = ""
+            if value == "true":
+                plugin = index.get("search_plugin")
+                label = f"`{theme}`" + (f" ({searches.get(plugin, plugin)})" if plugin else "")
+            lines.append(f"| {label} | `{value}` | {v['wall']['n']} | {spread(v['wall'])} | {spread(v['cpu'])} | "
+                         f"{ratio} | {size} | {num(index.get('tables', 'n/a'))} |")
+    return lines
 
 
 def _same_text(same: dict[str, Any]) -> str:

@@ -9,7 +9,9 @@ first      `import torch` + the first block against `import torch` alone (≤ 1.
 guide      cold build of the guide against plain + `import torch` + 2 ms per block; warm rebuild against
            the same site with the same HTML put in by a minimal hook (≤ 1.05×).
 generated  the generated 1,000-block site: warm rebuild against the hook (≤ 1.05×); real `mkdocs serve`,
-           write → page shows the change (≤ 1.5 s; ≤ 0.6 s with --dirty; first edit included).
+           write → page shows the change (≤ 1.5 s; ≤ 0.6 s with --dirty; first edit included); and, not a
+           target, warm builds with `search_tables: false` against `true`, theme `mkdocs` and `material`,
+           with the size of search/search_index.json.
 exec       a 20-block site against the same blocks run by markdown-exec + torchinfo (cold ≤ 0.7×, warm ≤ 0.15×).
 curve      (not by default) one block from 10 to 9,998 layers.
 A missed target is profiled with pyinstrument and the finding goes beside it.
@@ -42,7 +44,7 @@ START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 PARTS = ("vgg", "first", "guide", "generated", "exec")
 # repetitions: (full, quick)
 REPEAT = {"vgg_rounds": (12, 2), "first_pairs": (10, 2), "guide_cold": (5, 1), "warm_pairs": (9, 1),
-          "serve_edits": (5, 2), "exec_rounds": (5, 1)}
+          "serve_edits": (5, 2), "exec_rounds": (5, 1), "search_rounds": (5, 2)}
 
 
 def log(message: str) -> None:
@@ -198,7 +200,10 @@ def part_generated(work: Path, n: dict[str, int], quick: bool) -> dict[str, Any]
     w = data["warm"]
     log(f"generated warm: {w['warm']['wall']['median']:.2f} s vs hook {w['hook']['wall']['median']:.2f} s; "
         f"same output: {w['same_output']['identical']} (normalized {w['same_output']['identical_normalized']})")
-    data["problem_lines"] = _problems([cold, *w["warm"]["runs"]])
+    data["search_tables"] = part_search_tables(configs, work, env, n)
+    data["problem_lines"] = _problems([cold, *w["warm"]["runs"],
+                                       *(r for t in data["search_tables"].get("themes", {}).values()
+                                         for v in ("true", "false") for r in t[v]["runs"])])
     data["note"] = (
         f"Generated in a temporary directory: {pages} pages × {per_page} blocks ({pages * per_page:,} blocks: four "
         "kinds of small CNN, `model:` and `layers:` forms, every block different, 2-3 claims each and one `#!cnn` "
@@ -216,6 +221,44 @@ def part_generated(work: Path, n: dict[str, int], quick: bool) -> dict[str, Any]
     except (RuntimeError, OSError) as exc:
         data["serve_error"] = str(exc)
         log(f"serve failed: {exc}")
+    return data
+
+
+def part_search_tables(configs: dict[str, Any], work: Path, env: dict[str, str], n: dict[str, int]) -> dict[str, Any]:
+    """Informational (no target): warm builds of the generated site with `search_tables: false` against
+    `true`, for the site's theme and for Material's, on the cache the generated part filled."""
+    started = time.perf_counter()
+    try:
+        data = sites.search_tables_runs(sites.search_configs(work, configs["plugin"]), n["search_rounds"], work, env)
+    except (RuntimeError, OSError, KeyError, ValueError, subprocess.SubprocessError) as exc:
+        log(f"search_tables failed: {exc}")
+        return {"error": f"{type(exc).__name__}: {str(exc)[-1500:]}"}
+    failed = [(f"{t}/{v}", r["returncode"]) for t, d in data["themes"].items() for v in ("true", "false")
+              for r in d[v]["runs"] if r["returncode"]]
+    data["failed"] = failed
+    data["material"] = _version("mkdocs-material")
+    data["seconds"] = time.perf_counter() - started
+    data["note"] = (
+        "What `search_tables: false` saves on a warm build of the same generated site, and in "
+        "`search/search_index.json`. The plugin's config of this site with `search_tables: true` and `false`, for "
+        "its theme (`mkdocs`, whose `search` is MkDocs' built-in plugin: `false` drops only the hidden comma-less "
+        f"numbers, the tables stay in the index) and for theme `material` (mkdocs-material "
+        f"{data['material']}, whose own `search` plugin skips the tables, marked `data-search-exclude`); "
+        "everything else the same, all four on the one cache the builds above filled. First one untimed build "
+        "with `false` per theme (the plugin's rendered HTML is keyed by the option: the first adds that of "
+        f"`false`), then {data['rounds']} round(s) of one build of each of the four, each a fresh `mkdocs build` "
+        "process, in an order that reverses every round; every timed build "
+        + ("reused every block's rendered HTML" if all(d["all_reused"] for d in data["themes"].values())
+           else "**did not** reuse every block's rendered HTML")
+        + ". false ÷ true divides the two builds of a theme in the same round. Tables in the index: how many "
+        f"times the tables' “{sites.TABLE_MARK}” header occurs in the index's text (MkDocs' built-in search holds "
+        "each page's text twice, whole and by section: counted by section)."
+        + (f" Non-zero exits: {failed}." if failed else ""))
+    for theme, d in data["themes"].items():
+        log(f"search_tables {theme}: true {d['true']['wall']['median']:.2f} s, false {d['false']['wall']['median']:.2f}"
+            f" s (false ÷ true {d['ratios']['median']:.3f}, CPU {d['cpu_ratios']['median']:.3f}); index "
+            f"{d['index']['true']['bytes']} → {d['index']['false']['bytes']} bytes")
+    log(f"search_tables: {data['seconds']:.0f} s")
     return data
 
 

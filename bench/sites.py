@@ -328,6 +328,81 @@ def warm_pairs(configs: dict[str, Any], n: int, work: Path, env: dict[str, str],
             "same_output": same}
 
 
+# ------------------------------------------------------ search_tables ----
+
+SEARCH_THEMES = ("material",)  # besides the generated site's own theme
+TABLE_MARK = "Output shape"  # a header of the plugin's per-layer table: the tables the search index holds
+
+
+def search_configs(root: Path, plugin_config: Path) -> dict[str, dict[str, Path]]:
+    """{theme: {"true": config, "false": config}}: the plugin's config of the generated site with
+    `search_tables` set either way, for the site's own theme and for each of SEARCH_THEMES (whose
+    `search` is then that theme's own search plugin, as MkDocs picks a theme's namespaced plugin first).
+    The plugin's options (its cache directory) stay, so every variant reads the same cache."""
+    base = yaml.safe_load(plugin_config.read_text(encoding="utf-8"))
+    own = base.get("theme") or "mkdocs"
+    own = own.get("name", "mkdocs") if isinstance(own, dict) else str(own)
+    out: dict[str, dict[str, Path]] = {}
+    for theme in dict.fromkeys((own, *SEARCH_THEMES)):
+        out[theme] = {}
+        for value in (True, False):
+            plugins = [{PLUGIN: dict(entry[PLUGIN], search_tables=value)} if _plugin_name(entry) == PLUGIN
+                       else entry for entry in base["plugins"]]
+            name = f"search-{theme}-{str(value).lower()}"
+            cfg = dict(base, theme={"name": theme}, plugins=plugins, site_dir=str(root / f"site-{name}"))
+            out[theme][str(value).lower()] = _write_config(root / f"mkdocs-{name}.yml", cfg)
+    return out
+
+
+def search_index(site: Path) -> dict[str, Any]:
+    """search/search_index.json of a built site: its size, which search plugin wrote it (Material's has a
+    `pipeline`), how many entries, and how many of the plugin's tables its text holds. MkDocs' built-in
+    search holds each page's text twice (an entry for the whole page, one per section): its tables are
+    counted in the sections' entries; Material's entries do not overlap."""
+    path = site / "search" / "search_index.json"
+    if not path.is_file():
+        return {"bytes": None}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    docs = data.get("docs", [])
+    plugin = "material" if "pipeline" in data.get("config", {}) else "mkdocs"
+    counted = docs if plugin == "material" else [d for d in docs if "#" in str(d.get("location", ""))]
+    return {"bytes": path.stat().st_size, "search_plugin": plugin, "entries": len(docs),
+            "tables": sum(str(d.get("text", "")).count(TABLE_MARK) for d in counted)}
+
+
+def search_tables_runs(configs: dict[str, dict[str, Path]], rounds: int, work: Path,
+                       env: dict[str, str]) -> dict[str, Any]:
+    """Warm builds with `search_tables: false` against `true`, per theme, on one shared cache.
+
+    The cache holds every block's result and rendered HTML for `true` (the generated part's builds);
+    the rendered HTML is keyed by `search_tables` too (not by theme), so first one untimed build of
+    `false` per theme: the first adds the HTML of `false`, the second reads a theme's files once. Then
+    per round one build of each variant, in an order that reverses every round (ABBA over themes and
+    settings); see warm_build for reruns. `all_reused`: every timed build reused every block's HTML."""
+    order = [(theme, value) for theme in configs for value in ("true", "false")]
+    warmup = {f"{t}/false": build_once(configs[t]["false"], work, env) for t in configs}
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {t: {"true": [], "false": []} for t in configs}
+    discarded: list[dict[str, Any]] = []
+    for i in range(rounds):
+        for theme, value in (order if i % 2 == 0 else order[::-1]):
+            runs[theme][value].append(warm_build(configs[theme][value], work, env, discarded))
+    out: dict[str, Any] = {"rounds": rounds, "discarded_warm": discarded, "theme_order": list(configs),
+                           "warmup": {k: {f: r[f] for f in ("seconds", "returncode", "summary")}
+                                      for k, r in warmup.items()}, "themes": {}}
+    for theme, by_value in runs.items():
+        on, off = by_value["true"], by_value["false"]
+        out["themes"][theme] = {
+            "true": series(on), "false": series(off),
+            "ratios": stats([f["seconds"] / t["seconds"] for f, t in zip(off, on, strict=True)]),
+            "cpu_ratios": stats([f["cpu_seconds"] / t["cpu_seconds"] for f, t in zip(off, on, strict=True)]),
+            "index": {v: search_index(site_dir(configs[theme][v])) for v in ("true", "false")},
+            "all_reused": all(r["summary"] is not None and r["summary"]["reused_as_rendered"] == r["summary"]["blocks"]
+                              for r in on + off),
+            "configs": {v: str(configs[theme][v]) for v in ("true", "false")},
+        }
+    return out
+
+
 def compare_sites(a: Path, b: Path) -> dict[str, Any]:
     """Compare two built sites file by file: sitemap.xml.gz left out (gzip stores its own time), the theme's
     "Build Date UTC" comment ignored."""

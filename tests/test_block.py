@@ -596,8 +596,11 @@ def test_error_locations(body: str, line: int, column: int | None, fragment: str
 
 
 def test_location_text_for_editors() -> None:
+    from cnn_cost.session import Problem
+
     exc = error(PLAIN_MULTILINE)
-    assert exc.located("docs/guide/page.md").startswith("docs/guide/page.md:13:5: unknown layer")
+    text = str(Problem("docs/guide/page.md", exc.line, exc.column, exc.message))
+    assert text.startswith("docs/guide/page.md:13:5: unknown layer")
 
 
 def test_tabs_and_crlf_errors_keep_lines() -> None:

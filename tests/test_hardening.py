@@ -19,7 +19,8 @@ from cnn_cost.block import parse_block
 from cnn_cost.cache import versions
 from cnn_cost.errors import CnnCostError
 from cnn_cost.evaluate import MAX_RECURRENT_LAYERS, MAX_WORK, evaluate
-from cnn_cost.markdown import MAX_INLINE, printable
+from cnn_cost.markdown import MAX_INLINE
+from cnn_cost.session import printable
 from conftest import mkdocs, write_site
 
 TINY = """\
@@ -347,3 +348,14 @@ def test_a_reference_to_a_block_that_does_not_parse_says_so(site) -> None:
     assert built.code == 1
     assert "block 'net' has a problem (reported at the block)" in built.out
     assert "no block with id" not in built.out
+
+
+def test_a_block_from_a_snippet_is_reported_at_its_own_file_and_line(tmp_path: Path) -> None:
+    page = "# Page\n\nText.\n\n--8<-- \"snippets/net.md\"\n\nThe net has `#!cnn tiny.params = 225` parameters.\n"
+    root = write_site(tmp_path, {"index.md": page}, extra="  - pymdownx.snippets\n")
+    (root / "snippets").mkdir()
+    (root / "snippets" / "net.md").write_text("Included.\n\n" + TINY.format(params=1), encoding="utf-8")
+    built = mkdocs(root)
+    assert built.code == 1, built.out
+    assert "snippets/net.md:9: cnn-cost block 'tiny': params: expected 1, computed 224" in built.out
+    assert "docs/index.md:7: `#!cnn tiny.params = 225`" in built.out  # the reference stays the page's

@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cnn_cost.block import Block, parse_block
-from cnn_cost.claims import Claim, parse_claim
+from cnn_cost.claims import Claim, check, parse_claim
 from cnn_cost.errors import CnnCostError
 from cnn_cost.evaluate import Result, evaluate
 
@@ -582,14 +582,9 @@ def pipeline(body: str) -> tuple[Block | None, Result | None, CnnCostError | Non
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch's UserWarnings are not the author's errors
             result = evaluate(block)
-        for claim in block.expect:
-            try:
-                value = result.value(claim.path)
-            except CnnCostError as exc:
-                raise CnnCostError(exc.message, claim.line) from None
-            message = claim.mismatch(value)  # type: ignore[arg-type]
-            if message is not None:
-                raise CnnCostError(message, claim.line)
+        failures = check(block.expect, result).failures
+        if failures:
+            raise CnnCostError(failures[0].message, failures[0].claim.line)
     except CnnCostError as exc:
         return block, result, exc, time.perf_counter() - started, new_modules
     finally:

@@ -24,7 +24,7 @@ from typing import Any
 
 from cnn_cost.atomic import write_json
 from cnn_cost.errors import CnnCostError
-from cnn_cost.evaluate import Result, Row
+from cnn_cost.result import Result, Row
 
 FORMAT = 2
 log = logging.getLogger("mkdocs.plugins.cnn_cost")

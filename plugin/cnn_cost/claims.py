@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from typing import Protocol
 
 from cnn_cost.errors import CnnCostError
 
@@ -179,3 +181,60 @@ def parse_claim(path: str, raw: str, line: int | None = None, kind: str | None =
     low, high = _interval(value, SI[suffix], decimals, trailing, approx, exact)
     return Claim(path, raw, line, "ratio" if kind == "ratio" else "count", low, high,
                  unit=suffix.upper(), scale=SI[suffix], decimals=decimals, exact=exact)
+
+
+# -------------------------------------------------------------- checking ----
+
+
+class Valued(Protocol):
+    """What a claim is checked against (a `Result`): the computed value of a claim path."""
+
+    def value(self, path: str) -> int | tuple[int, ...]: ...
+
+
+@dataclass(frozen=True)
+class WrongNumber:
+    """A claim that does not hold: the number (or shape) computed is another."""
+
+    claim: Claim
+    message: str  # `path: expected X, computed Y`
+
+
+@dataclass(frozen=True)
+class Unverifiable:
+    """A claim that cannot be checked: an unknown layer or metric, or a value the block does not compute."""
+
+    claim: Claim
+    message: str
+
+
+@dataclass
+class Checked:
+    """The claims of one block, checked: the ones that hold, and the failures in claim order."""
+
+    held: list[Claim] = field(default_factory=list)
+    failures: list[WrongNumber | Unverifiable] = field(default_factory=list)
+
+    @property
+    def wrong(self) -> list[WrongNumber]:
+        return [f for f in self.failures if isinstance(f, WrongNumber)]
+
+    @property
+    def unverifiable(self) -> list[Unverifiable]:
+        return [f for f in self.failures if isinstance(f, Unverifiable)]
+
+
+def check(claims: Sequence[Claim], result: Valued) -> Checked:
+    """Check every claim against the computed values; the caller decides what each kind of failure means."""
+    out = Checked()
+    for claim in claims:
+        try:
+            message = claim.mismatch(result.value(claim.path))
+        except CnnCostError as exc:
+            out.failures.append(Unverifiable(claim, exc.message))
+            continue
+        if message is None:
+            out.held.append(claim)
+        else:
+            out.failures.append(WrongNumber(claim, message))
+    return out

@@ -12,18 +12,14 @@ from markdown import Markdown
 
 from cnn_cost.block import CONVENTIONS
 from cnn_cost.cache import Cache
-from cnn_cost.markdown import CnnCostExtension, Session, fence_format, fence_validator, inline_format
+from cnn_cost.markdown import CnnCostExtension, formatter_config
+from cnn_cost.session import Session
 
 
 def converter(session: Session) -> Markdown:
-    return Markdown(
-        extensions=["pymdownx.superfences", "pymdownx.inlinehilite", CnnCostExtension(session)],
-        extension_configs={
-            "pymdownx.superfences": {"custom_fences": [
-                {"name": "cnn-cost", "class": "cnn-cost", "format": fence_format, "validator": fence_validator}]},
-            "pymdownx.inlinehilite": {"custom_inline": [{"name": "cnn", "class": "cnn-cost", "format": inline_format}]},
-        },
-    )
+    """A Python-Markdown converter with the blocks registered as the plugin registers them."""
+    settings = formatter_config()
+    return Markdown(extensions=[*settings, CnnCostExtension(session)], extension_configs=settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

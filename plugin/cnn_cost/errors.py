@@ -19,16 +19,3 @@ class CnnCostError(SuperFencesException, InlineHiliteException):
         self.message = message
         self.line = line
         self.column = column
-
-    def located(self, path: str | None) -> str:
-        """The message prefixed with `path:line:` (or as much of it as is known)."""
-        where = path or "<markdown>"
-        if self.line is not None:
-            where += f":{self.line}"
-            if self.column is not None:
-                where += f":{self.column}"
-        return f"{where}: {self.message}"
-
-
-class WrongNumber(CnnCostError):
-    """A claim that does not hold."""

@@ -167,3 +167,24 @@ class LineMap:
 def normalize_body(body: str) -> str:
     """Bodies compared without trailing whitespace (superfences may drop a last empty line)."""
     return "\n".join(line.rstrip() for line in body.rstrip("\n").split("\n"))
+
+
+# pymdownx.snippets: `--8<-- "file.md"` on a line, or a block of file names between two `--8<--` lines
+_SNIPPET_LINE = re.compile(r"""^[ \t]*-{1,}8<-{1,}[ \t]+["']([^"'\n]{1,300})["'][ \t]*$""")
+_SNIPPET_BLOCK = re.compile(r"^[ \t]*-{1,}8<-{1,}[ \t]*$")
+
+
+def snippet_names(text: str) -> list[str]:
+    """The files a page includes with pymdownx.snippets, as written (sections and line ranges cut off)."""
+    if "8<-" not in text:
+        return []
+    names, in_block = [], False
+    for line in text.split("\n"):
+        if _SNIPPET_BLOCK.match(line):
+            in_block = not in_block
+            continue
+        m = _SNIPPET_LINE.match(line)
+        name = m.group(1) if m else (line.strip() if in_block and line.strip() else None)
+        if name and not name.startswith(("http://", "https://", ";")):
+            names.append(re.sub(r"(:[\w-]*)+$", "", name))  # `file.md:section`, `file.md:3:5`
+    return list(dict.fromkeys(names))

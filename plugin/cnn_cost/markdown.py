@@ -19,11 +19,9 @@ which stops the conversion.
 from __future__ import annotations
 
 import logging
+import os
 import posixpath
 import re
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -34,222 +32,20 @@ from markdown.preprocessors import Preprocessor
 
 from cnn_cost import render
 from cnn_cost.block import Block, parse_block
-from cnn_cost.cache import Cache, key
-from cnn_cost.claims import Claim, format_int, format_shape, parse_claim, split_path
+from cnn_cost.cache import Cache
+from cnn_cost.claims import Claim, Unverifiable, check, format_int, format_shape, parse_claim, split_path
 from cnn_cost.errors import CnnCostError
-from cnn_cost.evaluate import Result, evaluate, torch_imported
-from cnn_cost.imports import ModuleTracker, refused, tracker
-from cnn_cost.lines import LineMap, fence_bodies
+from cnn_cost.imports import refused
+from cnn_cost.lines import LineMap, snippet_names
+from cnn_cost.result import Result
+from cnn_cost.session import MAX_PAGE_BYTES, PageState, Problem, Session
 
 log = logging.getLogger("mkdocs.plugins.cnn_cost")
 
 FENCE_NAME = "cnn-cost"
 INLINE_NAME = "cnn"
 UNSUPPORTED = "cnn_unsupported"  # fence-line options, reported at the block
-PREVIEW = "cnn_cost_preview"  # log records of the live preview carry this attribute
 MAX_INLINE = 500  # characters of one `#!cnn` expression
-MAX_PAGE_BYTES = 5_000_000  # a page read for a `page.md#id` reference
-
-
-def printable(text: str) -> str:
-    """The text with every non-printable character (ESC, newlines, C1 controls, bidi overrides) escaped."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
-
-
-@dataclass
-class Problem:
-    """One problem found while rendering: where and what."""
-
-    path: str | None
-    line: int | None
-    column: int | None
-    message: str
-
-    def __str__(self) -> str:
-        where = self.path or "<markdown>"
-        if self.line is not None:
-            where += f":{self.line}"
-            if self.column is not None:
-                where += f":{self.column}"
-        return f"{where}: {self.message}"
-
-
-@dataclass
-class Session:
-    """State shared by every page of one site: options, cache, and the problems found so far.
-
-    `on_error`: "raise" (plain extension: raise at once), "fail" (plugin, `mkdocs build`:
-    log an error now, fail the build at the end), "warn" (log a warning: `--strict` fails),
-    "show" (plugin, `mkdocs serve`: warn and show it in the page, never fail).
-    """
-
-    convention: str = "2mac"
-    imports: tuple[str, ...] = ()
-    shapes: str = "formula"  # "torch": every output shape from PyTorch's meta kernels
-    search_tables: bool = True  # False: the tables are left out of the search index
-    on_error: str = "raise"
-    cache: Cache = field(default_factory=Cache)
-    site_path: str | None = None  # where configured import modules are looked up
-    docs_dir: str | None = None  # for references to blocks on other pages
-    display_root: str | None = None  # prefix shown before page paths (e.g. "docs")
-    problems: list[Problem] = field(default_factory=list)
-    blocks_seen: int = 0
-    views_reused: int = 0
-    evaluated: int = 0
-    eval_seconds: float = 0.0
-    current_path: str | None = None
-    current_offset: int = 0
-    current_source: str | None = None  # the page's whole file, where known (line numbers come from it)
-    modules: ModuleTracker | None = None  # the project modules behind `imports` (made on first use)
-    references: dict[str, set[str]] = field(default_factory=dict)  # page -> other pages its `#!cnn` read
-    page_imports: dict[str, set[str]] = field(default_factory=dict)  # page -> imported modules its blocks use
-    _other_pages: dict[str, dict[str, Result]] = field(default_factory=dict)
-
-    def tracker(self) -> ModuleTracker:
-        if self.modules is None:
-            self.modules = tracker(self.site_path, self.cache.directory)
-        return self.modules
-
-    def display(self, path: str | None) -> str | None:
-        if path is None:
-            return None
-        return f"{self.display_root}/{path}" if self.display_root else path
-
-    def report(self, page: PageState, line: int | None, column: int | None, message: str) -> None:
-        problem = Problem(self.display(page.path), line, column, message)
-        if self.on_error == "raise":
-            raise CnnCostError(str(problem), line, column)
-        self.problems.append(problem)
-        text = printable(str(problem))  # block text never writes raw control characters to a terminal
-        if self.on_error == "fail":
-            log.error(text)
-        elif self.on_error == "show":
-            # the live preview: a warning for the author, never one that aborts a strict site
-            log.warning(text, extra={PREVIEW: True})
-        else:
-            log.warning(text)
-
-    def _fingerprint(self, source: str) -> Callable[[str], str] | None:
-        if not any(f"{name}." in source for name in self.imports):
-            return None
-        if self.current_path is not None:
-            self.page_imports.setdefault(self.current_path, set()).update(
-                name for name in self.imports if f"{name}." in source)
-        return self.tracker().fingerprint
-
-    def modules_unchanged(self, source: str) -> bool:
-        """No module the block uses changed since it was imported (so a key computed now names that code)."""
-        used = tuple(name for name in self.imports if f"{name}." in source)
-        return not used or not self.tracker().changed(used)
-
-    def result_key(self, source: str) -> str:
-        return key(source, f"{self.convention};shapes={self.shapes}", self.imports, self._fingerprint(source))
-
-    def view_key(self, src: str) -> str:
-        options = f"{self.convention};shapes={self.shapes};search_tables={self.search_tables}"
-        return key("view\x00" + src, options, self.imports, self._fingerprint(src))
-
-    def result_by_key(self, k: str) -> Result | None:
-        entry = self.cache.get(k)
-        return entry if isinstance(entry, Result) else None
-
-    def compute(self, block: Block) -> Result:
-        """Evaluate a block through the cache; errors are cached too (with lines relative to the block)."""
-        k = self.result_key(block.source)
-        entry = self.cache.get(k)
-        if entry is None:
-            started = time.perf_counter()
-            first = not torch_imported()
-            uses_modules = self._fingerprint(block.source) is not None
-            try:
-                entry = evaluate(block, imports=self.imports, convention=self.convention, site_path=self.site_path,
-                                 modules=self.tracker() if uses_modules else None, shapes=self.shapes)
-            except CnnCostError as exc:
-                entry = CnnCostError(exc.message, None if exc.line is None else exc.line - block.line, exc.column)
-            elapsed = time.perf_counter() - started
-            self.evaluated += 1
-            self.eval_seconds += elapsed
-            if first:
-                log.info("cnn-cost: imported torch and evaluated the first block in %.2f s", elapsed)
-            if not uses_modules:
-                self.cache.put(k, entry)
-            elif isinstance(entry, Result) and self.modules_unchanged(block.source):
-                # stored under the key of the code that ran (the first import records the helper modules);
-                # an error of an imported model is never stored: the module may be fixed or appear later
-                self.cache.put(self.result_key(block.source), entry)
-        if isinstance(entry, CnnCostError):
-            line = None if entry.line is None else entry.line + block.line
-            raise CnnCostError(entry.message, line, entry.column)
-        return entry
-
-    def other_page(self, page_path: str) -> dict[str, Result]:
-        """The results of the blocks with ids on another page (read from its source)."""
-        if page_path in self._other_pages:
-            return self._other_pages[page_path]
-        if not self.docs_dir:
-            raise CnnCostError(f"cannot read page {page_path!r}: no docs directory known")
-        base = Path(self.docs_dir).resolve()
-        target = (base / page_path).resolve()
-        if base not in target.parents or not target.is_file():
-            raise CnnCostError(f"no page {page_path!r} in the docs directory")
-        if target.suffix.lower() not in (".md", ".markdown"):
-            raise CnnCostError(f"{page_path!r} is not a Markdown page: references read .md pages only")
-        size = target.stat().st_size
-        if size > MAX_PAGE_BYTES:
-            raise CnnCostError(f"page {page_path!r} is {size:,} bytes; references read pages up to "
-                               f"{MAX_PAGE_BYTES:,} bytes")
-        results: dict[str, Result] = {}
-        self._other_pages[page_path] = results
-        text = target.read_text(encoding="utf-8", errors="replace")
-        for first_line, body in fence_bodies(text):
-            view = self.cache.get_view(self.view_key(body))
-            if view is not None and view[0]:
-                found = self.result_by_key(self.cache.view_results[self.view_key(body)])
-                if found is not None:
-                    results[view[0]] = found
-                    continue
-            try:
-                block = parse_block(body, first_line, self.imports)
-                if block.id:
-                    results[block.id] = self.compute(block)
-            except CnnCostError:
-                continue  # that page reports its own problems
-        return results
-
-
-@dataclass
-class PageState:
-    """What one page has computed so far."""
-
-    session: Session
-    path: str | None = None
-    offset: int = 0
-    results: dict[str, Result] = field(default_factory=dict)
-    failed: set[str] = field(default_factory=set)
-    pending: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (result key, source), loaded on use
-    lines: LineMap | None = None  # where each block and reference is in the page's file
-
-    def result(self, block_id: str) -> Result | None:
-        if block_id not in self.results and block_id in self.pending:
-            k, src = self.pending[block_id]
-            found = self.session.result_by_key(k)
-            if found is None:  # the stored result is gone or damaged: evaluate the block again
-                try:
-                    found = self.session.compute(parse_block(src, 1, self.session.imports))
-                except CnnCostError:
-                    found = None
-            if found is not None:
-                self.results[block_id] = found
-        return self.results.get(block_id)
-
-    def fence_line(self, body: str) -> int | None:
-        """The file line of the next fence with this body (None when it is not in the page's file)."""
-        return self.lines.fence(body) if self.lines is not None else None
-
-    def has(self, block_id: str) -> bool:
-        return block_id in self.results or block_id in self.pending or block_id in self.failed
 
 
 class LinePreprocessor(Preprocessor):
@@ -262,7 +58,31 @@ class LinePreprocessor(Preprocessor):
             page.lines = LineMap.of(source)
         else:
             page.lines = LineMap.of("\n".join(lines), page.offset)
+            source = "\n".join(lines)
+        page.snippets = self._snippets(source)
         return lines
+
+    def _snippets(self, source: str) -> list[tuple[str, LineMap]]:
+        """Line maps of the files the page includes with pymdownx.snippets (blocks in them are reported
+        at their own file and line)."""
+        names = snippet_names(source)
+        if not names or "snippet" not in self.md.preprocessors:
+            return []
+        bases = getattr(self.md.preprocessors["snippet"], "base_path", None) or ["."]
+        out = []
+        for name in names:
+            for base in bases:
+                path = os.path.join(str(base), name)
+                try:
+                    if not os.path.isfile(path) or os.path.getsize(path) > MAX_PAGE_BYTES:
+                        continue
+                    with open(path, encoding="utf-8", errors="replace") as fh:
+                        text = fh.read()
+                except OSError:
+                    continue
+                out.append((os.path.relpath(path), LineMap.of(text)))
+                break
+        return out
 
 
 def page_state(md: Markdown) -> PageState:
@@ -328,6 +148,17 @@ class CnnCostExtension(Extension):
             md.cnn_cost_page = PageState(self.session, self.session.current_path, self.session.current_offset)
 
 
+def formatter_config() -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """The pymdownx settings that register the `cnn-cost` fence and the `#!cnn` inline code: the one
+    definition used by the MkDocs plugin, the command line, the tests (and shown in the reference)."""
+    return {
+        "pymdownx.superfences": {"custom_fences": [
+            {"name": FENCE_NAME, "class": FENCE_NAME, "format": fence_format, "validator": fence_validator}]},
+        "pymdownx.inlinehilite": {"custom_inline": [
+            {"name": INLINE_NAME, "class": FENCE_NAME, "format": inline_format}]},
+    }
+
+
 def makeExtension(**kwargs: Any) -> CnnCostExtension:
     return CnnCostExtension(**kwargs)
 
@@ -362,6 +193,8 @@ def fence_format(src: str, language: str, class_name: str, options: dict[str, st
         message = f"cnn-cost block: internal error ({type(exc).__name__}: {exc}); please report it"
         page.session.report(page, line, None, message)
         return render.block_html(src, block_id=None, title=None, result=None, problems=[message])
+    finally:
+        page.block_file = None
 
 
 _ID_LINE = re.compile(r"^id:[ \t]*[\"']?([\w.-]{1,100})", re.MULTILINE)
@@ -403,39 +236,29 @@ def _fence_format(src: str, options: dict[str, str], page: PageState, located: i
         label = block.label if block is not None else "cnn-cost block"
         session.report(page, exc.line, exc.column, f"{label}: {exc.message}")
         return render.block_html(src, block_id=block.id if block else None, title=block.title if block else None,
-                                 result=None, problems=[str(Problem(session.display(page.path), exc.line,
+                                 result=None, problems=[str(Problem(page.where(), exc.line,
                                                                     exc.column, exc.message))])
     if block.id:
         page.results[block.id] = result
-    wrong: list[tuple[Claim, str]] = []
-    held: list[Claim] = []
-    for claim in block.expect:
-        try:
-            message = claim.mismatch(result.value(claim.path))  # type: ignore[arg-type]
-        except CnnCostError as exc:
-            session.report(page, claim.line, None, f"{block.label}: {exc.message}")
-            wrong.append((claim, exc.message))
-            continue
-        if message is None:
-            held.append(claim)
-        else:
-            wrong.append((claim, message))
+    checked = check(block.expect, result)
     problems: list[str] = []
     demonstrations: list[str] = []
-    if block.xfail:
-        demonstrations = [message for _, message in wrong]
-        if not wrong:
+    for bad in checked.unverifiable:  # a problem of the block, xfail or not
+        session.report(page, bad.claim.line, None, f"{block.label}: {bad.message}")
+    if block.xfail:  # wrong numbers are the demonstration
+        demonstrations = [failure.message for failure in checked.failures]
+        if not checked.failures:
             message = "xfail: true, but every claim holds: correct the block or remove `xfail`"
             session.report(page, block.line, None, f"{block.label}: {message}")
             problems.append(message)
     else:
-        for claim, message in wrong:
-            text = f"{block.label}: {message}"
-            if not message.startswith(claim.path + ": expected"):
-                problems.append(message)
+        for failure in checked.failures:
+            if isinstance(failure, Unverifiable):
+                problems.append(failure.message)
                 continue
-            session.report(page, claim.line, None, text)
-            problems.append(str(Problem(session.display(page.path), claim.line, None, message)))
+            session.report(page, failure.claim.line, None, f"{block.label}: {failure.message}")
+            problems.append(str(Problem(page.where(), failure.claim.line, None, failure.message)))
+    held = checked.held
     html = render.block_html(src, block_id=block.id, title=block.title, result=result, columns=block.columns,
                              search_tables=session.search_tables,
                              claims=held if not block.xfail else (), problems=problems,
@@ -532,7 +355,7 @@ def inline_value(page: PageState, expr: str) -> tuple[str, str]:
 def inline_format(src: str, language: str, class_name: str, md: Markdown) -> str:
     """The inlinehilite formatter for `#!cnn ...`."""
     page = page_state(md)
-    line = page.lines.reference(src) if page.lines is not None else None
+    line = page.reference_line(src)
     try:
         shown, tooltip = inline_value(page, src.strip())
     except Exception as exc:  # pymdownx would swallow anything else and print the raw code
@@ -542,5 +365,6 @@ def inline_format(src: str, language: str, class_name: str, md: Markdown) -> str
     return render.inline_html(shown, tooltip)
 
 
-__all__ = ["CnnCostExtension", "Problem", "Session", "fence_format", "fence_validator", "inline_format",
+__all__ = ["CnnCostExtension", "Problem", "Session", "fence_format", "fence_validator", "formatter_config",
+           "inline_format",
            "makeExtension"]

@@ -16,15 +16,8 @@ from cnn_cost import preview
 from cnn_cost.cache import Cache
 from cnn_cost.config import CnnCostConfig
 from cnn_cost.imports import refused
-from cnn_cost.markdown import (
-    FENCE_NAME,
-    INLINE_NAME,
-    CnnCostExtension,
-    Session,
-    fence_format,
-    fence_validator,
-    inline_format,
-)
+from cnn_cost.markdown import CnnCostExtension, formatter_config
+from cnn_cost.session import Session
 
 log = logging.getLogger("mkdocs.plugins.cnn_cost")
 CSS = "assets/cnn-cost/cnn-cost.css"
@@ -81,16 +74,12 @@ class CnnCostPlugin(BasePlugin[CnnCostConfig]):
             self.session.references = previous.references
             self.session.page_imports = previous.page_imports
         extensions = config.markdown_extensions
-        for name in ("pymdownx.superfences", "pymdownx.inlinehilite"):
+        for name, settings in formatter_config().items():  # ours replace any earlier entry of the same name
             if name not in extensions:
                 extensions.append(name)
-        mdx = config.mdx_configs
-        fences = mdx.setdefault("pymdownx.superfences", {}).setdefault("custom_fences", [])
-        fences[:] = [f for f in fences if f.get("name") != FENCE_NAME]
-        fences.append({"name": FENCE_NAME, "class": FENCE_NAME, "format": fence_format, "validator": fence_validator})
-        inline = mdx.setdefault("pymdownx.inlinehilite", {}).setdefault("custom_inline", [])
-        inline[:] = [i for i in inline if i.get("name") != INLINE_NAME]
-        inline.append({"name": INLINE_NAME, "class": FENCE_NAME, "format": inline_format})
+            for option, entries in settings.items():
+                current = config.mdx_configs.setdefault(name, {}).setdefault(option, [])
+                current[:] = [e for e in current if e.get("name") not in {x["name"] for x in entries}] + entries
         extensions[:] = [e for e in extensions if e not in ("cnn_cost", "cnn_cost.markdown")
                          and not isinstance(e, CnnCostExtension)]
         extensions.append(CnnCostExtension(self.session))

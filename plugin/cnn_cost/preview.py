@@ -19,7 +19,7 @@ import threading
 import time
 from typing import Any
 
-from cnn_cost.markdown import PREVIEW, Session
+from cnn_cost.session import PREVIEW, Session
 
 log = logging.getLogger("mkdocs.plugins.cnn_cost")
 

@@ -19,7 +19,7 @@ from pygments.lexers import YamlLexer
 from cnn_cost.block import DEFAULT_COLUMNS, DTYPES
 from cnn_cost.claims import Claim, format_int, format_shape
 from cnn_cost.counters import COUNTERS
-from cnn_cost.evaluate import Result, Row
+from cnn_cost.result import Result, Row
 
 HEADERS = {
     "layer": "Layer", "type": "Type", "output": "Output shape", "params": "Params", "macs": "MACs",
