@@ -14,14 +14,16 @@ import io
 import logging
 import warnings
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 from torch import nn
 
-from cnn_cost.counters import COUNTERS, count
-from cnn_cost.layers import REGISTRY
+from cnn_cost.counters import COUNTERS, FAMILIES, count, family
+from cnn_cost.layers import REGISTRY, register
+from cnn_cost.layers.registry import elementwise
 
 Shape = tuple[int, ...]
 TOOLS = ("thop", "ptflops", "fvcore", "torchinfo", "torch")
@@ -93,7 +95,7 @@ def seq(*layers: nn.Module) -> Callable[[], nn.Module]:
     return lambda: nn.Sequential(*layers)
 
 
-# (id, model factory, input shape, input dtype)
+# (id, model factory, input shape)
 Case = tuple[str, Callable[[], nn.Module], Shape]
 
 LAYER_CASES: list[Case] = [
@@ -145,25 +147,10 @@ LAYER_CASES: list[Case] = [
     ("adaptivemax1d", lambda: nn.Sequential(nn.AdaptiveMaxPool1d(4)), (1, 4, 10)),
     ("adaptivemax2d", lambda: nn.Sequential(nn.AdaptiveMaxPool2d((3, 3))), (1, 4, 7, 7)),
     ("adaptivemax3d", lambda: nn.Sequential(nn.AdaptiveMaxPool3d(2)), (1, 2, 4, 4, 4)),
-    ("relu", lambda: nn.Sequential(nn.ReLU()), (1, 4, 5, 5)),
     ("relu_inplace", lambda: nn.Sequential(nn.ReLU(inplace=True)), (1, 4, 5, 5)),
-    ("relu6", lambda: nn.Sequential(nn.ReLU6()), (1, 4, 5, 5)),
-    ("leakyrelu", lambda: nn.Sequential(nn.LeakyReLU(0.1)), (1, 4, 5, 5)),
-    ("prelu", lambda: nn.Sequential(nn.PReLU()), (1, 4, 5, 5)),
     ("prelu_channels", lambda: nn.Sequential(nn.PReLU(4)), (1, 4, 5, 5)),
-    ("elu", lambda: nn.Sequential(nn.ELU()), (1, 4, 5, 5)),
-    ("gelu", lambda: nn.Sequential(nn.GELU()), (1, 4, 5, 5)),
-    ("silu", lambda: nn.Sequential(nn.SiLU()), (1, 4, 5, 5)),
-    ("sigmoid", lambda: nn.Sequential(nn.Sigmoid()), (1, 4, 5, 5)),
-    ("tanh", lambda: nn.Sequential(nn.Tanh()), (1, 4, 5, 5)),
-    ("hardswish", lambda: nn.Sequential(nn.Hardswish()), (1, 4, 5, 5)),
-    ("hardsigmoid", lambda: nn.Sequential(nn.Hardsigmoid()), (1, 4, 5, 5)),
     ("softmax", lambda: nn.Sequential(nn.Softmax(dim=1)), (1, 10)),
     ("softmax_last", lambda: nn.Sequential(nn.Softmax(dim=-1)), (1, 4, 7)),
-    ("dropout", lambda: nn.Sequential(nn.Dropout(0.3)), (1, 10)),
-    ("dropout2d", lambda: nn.Sequential(nn.Dropout2d()), (1, 4, 5, 5)),
-    ("flatten", lambda: nn.Sequential(nn.Flatten()), (1, 4, 5, 5)),
-    ("identity", lambda: nn.Sequential(nn.Identity()), (1, 4, 5, 5)),
     ("up_nearest", lambda: nn.Sequential(nn.Upsample(scale_factor=2)), (1, 3, 8, 8)),
     ("up_bilinear", lambda: nn.Sequential(nn.Upsample(scale_factor=2, mode="bilinear")), (1, 3, 8, 8)),
     ("up_size", lambda: nn.Sequential(nn.Upsample(size=(12, 10))), (1, 3, 8, 8)),
@@ -196,6 +183,34 @@ LAYER_CASES: list[Case] = [
      (1, 5, 16)),
 ]
 
+# One case per registry layer of the families whose members are built alike (below), so that a new entry there
+# is checked against every library without a line here; LAYER_CASES adds the configurations that matter. A
+# type that cannot be built so fails its case, named: give it arguments in PROBE_ARGUMENTS, or a case above.
+PROBE_ARGUMENTS: dict[str, dict[str, Any]] = {"Softmax": {"dim": 1}, "Upsample": {"scale_factor": 2}}
+PROBED = ("activation", "pool", "conv", "recurrent")
+
+
+def probe(name: str) -> Case:
+    """`name` built with its family's arguments, on an input of its family's shape."""
+    kind = family(name)
+    spatial = (7,) * ((REGISTRY[name].input_rank or 4) - 2)
+
+    def layer(*args: Any, **kwargs: Any) -> nn.Module:
+        return getattr(nn, name)(*args, **kwargs, **PROBE_ARGUMENTS.get(name, {}))  # type: ignore[no-any-return]
+
+    if kind == "activation":
+        return name, lambda: nn.Sequential(layer()), (1, 4, 5, 5)
+    if kind == "pool":
+        return name, lambda: nn.Sequential(layer(2)), (1, 3, *spatial)
+    if kind == "conv":
+        return name, lambda: nn.Sequential(layer(4, 6, 3)), (1, 4, *spatial)
+    assert kind == "recurrent", (name, kind)
+    return name, lambda: Call(layer(6, 8, batch_first=True), "first"), (1, 5, 6)
+
+
+LEAVES = sorted(name for name, spec in REGISTRY.items() if spec.cost is not None)
+REGISTRY_CASES: list[Case] = [probe(name) for name in LEAVES if family(name) in PROBED]
+
 MODEL_CASES: list[Case] = [
     ("cifar_net", cifar_net, (1, 3, 32, 32)),
     ("small_cnn", small_cnn, (1, 3, 32, 32)),
@@ -206,6 +221,9 @@ MODEL_CASES: list[Case] = [
         nn.ConvTranspose1d(8, 4, 2, stride=2), nn.InstanceNorm1d(4, affine=True), nn.Tanh(), nn.AvgPool1d(2),
         nn.Flatten(), nn.Linear(4 * 32, 8), nn.LayerNorm(8), nn.Sigmoid(), nn.Identity()), (1, 4, 32)),
 ]
+
+
+ALL_CASES = LAYER_CASES + REGISTRY_CASES + MODEL_CASES
 
 
 # ------------------------------------------------------------ rows ----
@@ -318,7 +336,7 @@ def measure(tool: str, make: Callable[[], nn.Module], shape: Shape) -> int:
 
 
 @pytest.mark.parametrize("tool", TOOLS)
-@pytest.mark.parametrize(("make", "shape"), [pytest.param(m, s, id=i) for i, m, s in LAYER_CASES + MODEL_CASES])
+@pytest.mark.parametrize(("make", "shape"), [pytest.param(m, s, id=i) for i, m, s in ALL_CASES])
 def test_rules_match_library(tool: str, make: Callable[[], nn.Module], shape: Shape) -> None:
     reported = measure(tool, make, shape)
     torch.manual_seed(0)
@@ -330,13 +348,13 @@ def test_rules_match_library(tool: str, make: Callable[[], nn.Module], shape: Sh
 # `up_frac` for ptflops: with a fractional scale factor its hook count (numel(out) / batch / batch)
 # is fractional too, and ptflops truncates only its total (411 there; the rows give 410).
 BATCH2 = ("cifar_net", "small_cnn", "alexnet_bn", "seq_mixed", "conv2d", "convT2d", "linear_3d", "bn2d",
-          "maxpool2d", "up_nearest", "up_bilinear", "up_size", "lstm", "gru", "mha", "prelu", "softmax",
+          "maxpool2d", "up_nearest", "up_bilinear", "up_size", "lstm", "gru", "mha", "PReLU", "softmax",
           "adaptiveavg2d_odd", "layernorm", "embedding", "bilinear")
 
 
 @pytest.mark.parametrize("tool", TOOLS)
 @pytest.mark.parametrize(("make", "shape"), [pytest.param(m, (2, *s[1:]), id=i)
-                                             for i, m, s in LAYER_CASES + MODEL_CASES if i in BATCH2])
+                                             for i, m, s in ALL_CASES if i in BATCH2])
 def test_rules_match_library_batch2(tool: str, make: Callable[[], nn.Module], shape: Shape) -> None:
     test_rules_match_library(tool, make, shape)
 
@@ -355,10 +373,23 @@ def test_thop_softmax_without_dim_raises() -> None:
 # ------------------------------------------------------------ always ----
 
 
-def test_every_registry_layer_has_a_rule_per_tool() -> None:
-    layers = {name for name, spec in REGISTRY.items() if spec.cost is not None}
+def test_every_registry_layer_is_in_a_counter_family() -> None:
+    unknown = {name: family(name) for name in LEAVES if family(name) not in FAMILIES}
+    assert not unknown, f"registry layers in a family the counters do not know: {unknown}; add it to FAMILIES " \
+                        "(cnn_cost/counters/base.py) and give it a rule in every counter module"
+    assert {family(name) for name in ("ReLU", "Dropout", "Identity", "Softmax", "Upsample")} == {"activation"}
+    assert (family("Conv2d"), family("BatchNorm2d"), family("MaxPool2d"), family("LSTM")) == \
+        ("conv", "norm", "pool", "recurrent")
+    assert family("Sequential") is None
+    assert family("MyBlock") is None
+
+
+def test_every_counter_has_a_rule_per_family() -> None:
     for tool, spec in COUNTERS.items():
-        assert set(spec.rules) == layers, tool
+        assert tuple(spec.families) == FAMILIES, tool
+        stale = sorted(set(spec.names) - set(LEAVES))
+        assert not stale, f"{tool} names layer types the registry does not have: {stale}"
+        assert sorted(spec.rules) == LEAVES, tool
         assert spec.version
         assert spec.unit
         assert spec.per_mac in (1, 2)
@@ -368,9 +399,37 @@ def test_every_registry_layer_has_a_rule_per_tool() -> None:
 def test_layer_cases_cover_the_registry() -> None:
     seen: set[str] = set()
     with torch.device("meta"):
-        for _, make, _ in LAYER_CASES + MODEL_CASES:
-            seen |= {type(m).__name__ for m in make().modules() if _is_row(m)}
-    assert seen == {name for name, spec in REGISTRY.items() if spec.cost is not None}
+        for cid, make, _ in ALL_CASES:
+            try:
+                model = make()
+            except Exception as error:  # a new registry layer its family's probe cannot build
+                raise AssertionError(f"case {cid!r} cannot be built ({error}): give it arguments in "
+                                     "PROBE_ARGUMENTS or a case in LAYER_CASES") from error
+            seen |= {type(m).__name__ for m in model.modules() if _is_row(m)}
+    missing = sorted(set(LEAVES) - seen)
+    assert not missing, f"no case builds the registry layers {missing}: add them to LAYER_CASES"
+    assert seen == set(LEAVES)
+    assert len({cid for cid, _, _ in ALL_CASES}) == len(ALL_CASES), "case ids repeat"
+
+
+@pytest.fixture
+def mish() -> Iterator[str]:
+    """nn.Mish registered for this test only, as activation.py registers its elementwise activations."""
+    register("Mish")(elementwise(1, "one per element"))
+    try:
+        yield "Mish"
+    finally:
+        del REGISTRY["Mish"]
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_a_new_registry_activation_needs_no_counter_rule(tool: str, mish: str) -> None:
+    """What adding an activation to the registry gives: each library's activation rule, as the library counts."""
+    assert family(mish) == "activation"
+    assert mish not in COUNTERS[tool].names
+    assert COUNTERS[tool].rule(mish) is COUNTERS[tool].families["activation"]
+    _, make, shape = probe(mish)
+    test_rules_match_library(tool, make, shape)
 
 
 def test_unknown_tool() -> None:
@@ -378,17 +437,19 @@ def test_unknown_tool() -> None:
         count("deepspeed", "Conv2d", None, (1, 3, 8, 8), (1, 8, 8, 8), REGISTRY["Identity"].cost(None, (1,), (1,)))  # type: ignore[misc]
 
 
-def test_the_module_does_not_import_torch() -> None:
+def test_the_package_does_not_import_torch() -> None:
     import ast
-    from pathlib import Path
 
     import cnn_cost.counters
 
-    tree = ast.parse(Path(cnn_cost.counters.__file__).read_text(encoding="utf-8"))
-    names = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-             for alias in node.names}
-    names |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert "torch" not in names
+    modules = sorted(Path(cnn_cost.counters.__file__).parent.glob("*.py"))
+    assert len(modules) > 1
+    for path in modules:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                 for alias in node.names}
+        names |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert "torch" not in names, path.name
 
 
 # The CIFAR net (design doc, section 1) on 3x32x32, per row and in total, as each library reported it,

@@ -19,8 +19,11 @@ import pytest
 import torch
 
 from cnn_cost.block import parse_block
-from cnn_cost.evaluate import REGISTRY, _Builder, _leaves, batched_input, evaluate
+from cnn_cost.builder import Builder
+from cnn_cost.evaluate import evaluate
+from cnn_cost.layers import REGISTRY
 from cnn_cost.lines import fence_bodies
+from cnn_cost.shapes import batched_input, leaves_of
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_PARAMS = 3_000_000  # weights really allocated on the CPU
@@ -54,7 +57,7 @@ def test_block_runs_on_cpu_with_the_same_numbers(body: str) -> None:
             pytest.skip("no input: nothing runs")
         if result.params > MAX_PARAMS or math.prod(block.input) > MAX_INPUT:
             pytest.skip(f"{result.params:,} parameters: too large to allocate in a test")
-        builder = _Builder(imports, str(ROOT))
+        builder = Builder(imports, str(ROOT))
         builder.device = "cpu"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -77,7 +80,7 @@ def test_block_runs_on_cpu_with_the_same_numbers(body: str) -> None:
             out = out[0]
         shapes[id(module)] = tuple(out.shape)
 
-    leaves = _leaves(model)
+    leaves = leaves_of(model)
     for _, module in leaves:
         module.register_forward_hook(hook)
     first = leaves[0][1] if leaves else None

@@ -16,9 +16,10 @@ from bs4 import BeautifulSoup
 from torch import nn
 
 from cnn_cost.block import parse_block
+from cnn_cost.builder import MAX_RECURRENT_LAYERS, MAX_WORK
 from cnn_cost.cache import versions
 from cnn_cost.errors import CnnCostError
-from cnn_cost.evaluate import MAX_RECURRENT_LAYERS, MAX_WORK, evaluate
+from cnn_cost.evaluate import evaluate
 from cnn_cost.markdown import MAX_INLINE
 from cnn_cost.session import printable
 from conftest import mkdocs, write_site

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import cnn_cost.evaluate as ev
+import cnn_cost.shapes as walks
 from cnn_cost.block import parse_block
 from cnn_cost.errors import CnnCostError
 from conftest import Built, build_guide
@@ -41,13 +42,13 @@ layers:
 def no_meta_kernels(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Count the blocks that ran the model on the meta device."""
     runs: list[int] = []
-    real = ev._by_torch
+    real = walks.by_torch
 
     def counting(*args: object, **kwargs: object) -> object:
         runs.append(1)
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(ev, "_by_torch", counting)
+    monkeypatch.setattr(walks, "by_torch", counting)
     return runs
 
 

@@ -370,17 +370,17 @@ def test_missing_batch_of_sequence_first_layer(layer: str, seq_first_shape: tupl
 def test_no_block_allocates_a_real_tensor(monkeypatch: pytest.MonkeyPatch) -> None:
     """Registry layers are built with device="meta" (or inside a meta device context): every parameter
     and buffer of every block above is a meta tensor, never memory."""
-    from cnn_cost import evaluate as ev
+    from cnn_cost import builder as ev
 
     built: list[nn.Module] = []
-    real = ev._Builder.build
+    real = ev.Builder.build
 
     def recording(self: Any, call: Any, wrap: bool = True) -> Any:
         module = real(self, call, wrap)
         built.append(module)
         return module
 
-    monkeypatch.setattr(ev._Builder, "build", recording)
+    monkeypatch.setattr(ev.Builder, "build", recording)
     for item in BLOCKS:
         body = getattr(item, "values", item)[0]  # a pytest.param or a plain tuple
         evaluate(parse_block(body))

@@ -16,6 +16,7 @@ import pytest
 import torch
 from torch import nn
 
+from cnn_cost.counters import family
 from cnn_cost.layers import REGISTRY
 
 from .common import BILINEAR, MAC, ZERO, Shape, check_layer, registry_cost, run_real
@@ -261,18 +262,20 @@ def test_layer_against_pytorch(name: str, make: Callable[[], nn.Module], shapes:
 
 # The `detailed` additions: each family's documented rule, against the real output tensor.
 UPSAMPLE_PER_ELEMENT = {"nearest": 0, "nearest-exact": 0, "linear": 2, "bilinear": 4, "bicubic": 16, "trilinear": 8}
-ELEMENTWISE = ("ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Hardswish", "Hardsigmoid",
-               "PReLU")
-NORMS = ("BatchNorm", "InstanceNorm", "LayerNorm", "GroupNorm")
+ZERO_COST = ("Dropout", "Dropout2d", "Identity", "Flatten", "Embedding")
 
 
 def expected_extra(name: str, module: nn.Module, x: Shape, y: torch.Tensor) -> int:
     out = y.numel()
-    if name in ELEMENTWISE:
-        return out
     if name == "Softmax":
         return 3 * out
-    if name.startswith(NORMS):
+    if name == "Upsample":
+        return UPSAMPLE_PER_ELEMENT[str(getattr(module, "mode"))] * out  # noqa: B009
+    if name in ZERO_COST:
+        return 0
+    if family(name) == "activation":  # every other activation, PReLU included
+        return out
+    if family(name) == "norm":
         return 4 * out
     if name.startswith(("Conv", "Linear", "Bilinear")):
         return out if getattr(module, "bias", None) is not None else 0
@@ -280,12 +283,8 @@ def expected_extra(name: str, module: nn.Module, x: Shape, y: torch.Tensor) -> i
         kernel: Any = getattr(module, "kernel_size")  # noqa: B009
         dims = int(name[-2])
         return out * (kernel ** dims if isinstance(kernel, int) else math.prod(kernel))
-    if name.startswith("Adaptive"):
-        return math.prod(x)
-    if name == "Upsample":
-        return UPSAMPLE_PER_ELEMENT[str(getattr(module, "mode"))] * out  # noqa: B009
-    assert name in ("Dropout", "Dropout2d", "Identity", "Flatten", "Embedding"), name
-    return 0
+    assert name.startswith("Adaptive"), name
+    return math.prod(x)
 
 
 @pytest.mark.parametrize(("name", "make", "shapes", "kind", "call", "dtype"),
