@@ -316,8 +316,22 @@ def _split_ratio(expr: str) -> tuple[str, str] | None:
     return None
 
 
+def registry_listing() -> str:
+    """`activation: ELU, GELU, ...; conv: Conv1d, ...`: every registry layer type, grouped by family."""
+    from cnn_cost.counters import family
+    from cnn_cost.layers import REGISTRY
+
+    groups: dict[str, list[str]] = {}
+    for name, spec in REGISTRY.items():
+        if spec.cost is not None:
+            groups.setdefault(family(name) or "other", []).append(name)
+    return "; ".join(f"{group}: {', '.join(sorted(names))}" for group, names in sorted(groups.items()))
+
+
 def inline_value(page: PageState, expr: str) -> tuple[str, str]:
     """Evaluate an inline expression; returns (text shown, tooltip). Raises CnnCostError."""
+    if expr.strip() == "layers":  # the registry's layer types, by family: generated, so the docs cannot drift
+        return registry_listing(), "every layer type the registry has a formula for, computed at build time"
     if len(expr) > MAX_INLINE:
         raise CnnCostError(f"a `#!cnn` expression of {len(expr):,} characters; the limit is {MAX_INLINE}")
     expr, eq, claimed = expr.partition("=")

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 import cnn_cost.layers
+from cnn_cost.counters import family
 from cnn_cost.layers import REGISTRY, Cost, ShapeMismatch
 
 from .common import Shape, check_formula_arithmetic, check_formula_numbers, first_tensor, numel
@@ -495,6 +496,12 @@ STRATEGIES: dict[str, st.SearchStrategy[Case]] = {
     **{kind: recurrent(kind) for kind in ("RNN", "LSTM", "GRU")},
     "MultiheadAttention": attention(),
 }
+
+
+# a new activation (the registry's activation family) keeps its input's shape: it needs no strategy of its own
+for _name in LEAVES:
+    if _name not in STRATEGIES and family(_name) == "activation":
+        STRATEGIES[_name] = shape_keeping(_name)
 
 
 def test_every_layer_has_a_strategy() -> None:

@@ -174,6 +174,7 @@ CASES = [
     case("basic", "ReLU", nn.ReLU, (2, 3, 4)),
     case("inplace", "ReLU", lambda: nn.ReLU(inplace=True), (2, 30, 40)),
     case("basic", "ReLU6", nn.ReLU6, (2, 3, 4)),
+    case("basic", "Mish", nn.Mish, (2, 3, 4)),
     case("slope", "LeakyReLU", lambda: nn.LeakyReLU(0.2), (2, 3, 4)),
     case("alpha", "ELU", lambda: nn.ELU(alpha=0.5), (2, 3, 4)),
     case("exact", "GELU", nn.GELU, (2, 3, 4)),

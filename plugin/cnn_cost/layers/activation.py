@@ -19,7 +19,8 @@ from cnn_cost.layers.registry import (
     zero,
 )
 
-for _name in ("ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Hardswish", "Hardsigmoid"):
+for _name in ("ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Hardswish", "Hardsigmoid",
+              "Mish"):
     register(_name)(elementwise(1, "one per element"))
 
 register("Dropout", "Dropout2d")(zero("identity at inference"))
