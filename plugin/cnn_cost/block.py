@@ -28,6 +28,7 @@ from cnn_cost.expressions import (  # noqa: F401 - re-exported: the block's publ
     Value,
     suggest,
 )
+from cnn_cost.vocabulary import CONVENTIONS, COUNTER_NAMES, ID_PATTERN
 from cnn_cost.yamlsafe import MAX_YAML_DEPTH, Where, compose, expression_source, pairs, scalar  # noqa: F401
 
 MAX_BODY_CHARS = 100_000
@@ -36,12 +37,10 @@ MAX_DIMS = 6
 _DIGITS_RE = re.compile(r"^[0-9]+$")
 
 BLOCK_KEYS = ("id", "title", "input", "model", "layers", "dtype", "flops", "columns", "as", "xfail", "expect")
-COUNTER_NAMES = ("thop", "ptflops", "fvcore", "torchinfo", "torch")
 DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
-CONVENTIONS = ("2mac", "mac", "detailed")
 COLUMNS = ("layer", "type", "output", "params", "macs", "flops", "formula", "params_share", "flops_share")
 DEFAULT_COLUMNS = ("layer", "type", "output", "params", "macs", "flops", "formula")
-_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ID_RE = ID_PATTERN
 _SHAPE_RE = re.compile(r"^\s*[0-9]+(\s*[x×]\s*[0-9]+)*\s*$")
 
 @dataclass(frozen=True)
@@ -194,7 +193,7 @@ def _layers(node: yaml.Node, body: str, where: Where, imports: tuple[str, ...]) 
     count = 0
     for key, value in pairs(node, where, "layers"):
         name = key.value
-        if not re.match(r"^[A-Za-z0-9_-]{1,64}$", name):
+        if not ID_PATTERN.match(name):
             raise CnnCostError(
                 f"layer name {name[:40]!r} may hold only letters, digits, '-' and '_'", *where.at(key)
             )

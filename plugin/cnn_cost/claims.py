@@ -10,8 +10,9 @@ from fractions import Fraction
 from typing import Protocol
 
 from cnn_cost.errors import CnnCostError
+from cnn_cost.vocabulary import COUNTER_NAMES
 
-COUNTER_METRICS = ("thop", "ptflops", "fvcore", "torchinfo", "torch")  # need `as:` in the block
+COUNTER_METRICS = COUNTER_NAMES  # need `as:` in the block
 TOTAL_METRICS = ("params", "trainable", "buffers", "memory", "macs", "flops", "output", *COUNTER_METRICS)
 LAYER_METRICS = ("params", "macs", "flops", "output", *COUNTER_METRICS)
 SI = {"": 1, "K": 10**3, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}

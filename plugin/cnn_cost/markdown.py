@@ -39,6 +39,7 @@ from cnn_cost.imports import refused
 from cnn_cost.lines import LineMap, snippet_names
 from cnn_cost.result import Result
 from cnn_cost.session import MAX_PAGE_BYTES, PageState, Problem, Session
+from cnn_cost.vocabulary import CONVENTIONS, EXTENSION_ON_ERROR, SHAPES
 
 log = logging.getLogger("mkdocs.plugins.cnn_cost")
 
@@ -124,7 +125,7 @@ class CnnCostExtension(Extension):
 
     def _check_config(self) -> None:
         """Refuse settings the extension would otherwise ignore or misread, naming the setting."""
-        choices = {"flops": ("2mac", "mac", "detailed"), "on_error": ("raise", "warn"), "shapes": ("formula", "torch")}
+        choices = {"flops": CONVENTIONS, "on_error": EXTENSION_ON_ERROR, "shapes": SHAPES}
         for name, allowed in choices.items():
             if self.getConfig(name) not in allowed:
                 raise ValueError(f"cnn_cost: {name}: {self.getConfig(name)!r} is not one of {', '.join(allowed)}")

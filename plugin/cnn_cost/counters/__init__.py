@@ -60,8 +60,11 @@ from cnn_cost.counters.ptflops import PTFLOPS
 from cnn_cost.counters.thop import THOP
 from cnn_cost.counters.torchinfo import TORCHINFO
 from cnn_cost.layers.registry import Cost, Shape
+from cnn_cost.vocabulary import COUNTER_NAMES
 
 COUNTERS: dict[str, CounterSpec] = {spec.name: spec for spec in (THOP, PTFLOPS, FVCORE, TORCHINFO, TORCH)}
+if tuple(COUNTERS) != COUNTER_NAMES:  # pragma: no cover - one list of libraries, in vocabulary.py
+    raise ImportError(f"counters {tuple(COUNTERS)} differ from vocabulary.COUNTER_NAMES {COUNTER_NAMES}")
 
 
 def count(tool: str, layer_type: str, module: Any, x: Shape, y: Shape, cost: Cost) -> int:

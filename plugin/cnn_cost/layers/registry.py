@@ -50,11 +50,14 @@ class Cost:
     shape_formula: str = ""
 
     def flops(self, convention: str) -> int:
+        """FLOPs under a convention of `cnn_cost.vocabulary.CONVENTIONS`; any other name is an error."""
         if convention == "mac":
             return self.macs
         if convention == "detailed":
             return 2 * self.macs + self.extra
-        return 2 * self.macs
+        if convention == "2mac":
+            return 2 * self.macs
+        raise ValueError(f"unknown FLOPs convention {convention!r}")
 
     def formula_lines(self, convention: str) -> list[str]:
         """Formula text for the table's last column."""

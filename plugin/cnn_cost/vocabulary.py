@@ -1,0 +1,34 @@
+"""The names the plugin knows, each in one place: conventions, counting libraries, options, ids.
+
+Imports nothing: every other module (the registry, the parser, the plugin's options) reads these.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal, get_args
+
+Convention = Literal["2mac", "mac", "detailed"]
+CONVENTIONS: tuple[Convention, ...] = get_args(Convention)
+"""How FLOPs are counted from MACs: 2 × MACs, = MACs, or 2 × MACs plus the other operations."""
+
+CounterName = Literal["thop", "ptflops", "fvcore", "torchinfo", "torch"]
+COUNTER_NAMES: tuple[CounterName, ...] = get_args(CounterName)
+"""The counting libraries a block can show a column for (`as:`); `torch` is torch.utils.flop_counter."""
+
+OnError = Literal["fail", "warn"]
+ON_ERROR: tuple[OnError, ...] = get_args(OnError)
+"""The plugin's `on_error`: a problem fails `mkdocs build`, or is a warning."""
+
+ExtensionOnError = Literal["raise", "warn"]
+EXTENSION_ON_ERROR: tuple[ExtensionOnError, ...] = get_args(ExtensionOnError)
+"""The plain extension's `on_error`: a problem raises `CnnCostError`, or is a warning shown in the page."""
+
+ShapesMode = Literal["formula", "torch"]
+SHAPES: tuple[ShapesMode, ...] = get_args(ShapesMode)
+"""Output shapes by the registry's formulas (meta kernels only as a fallback), or by meta kernels always."""
+
+ClaimKind = Literal["count", "memory", "shape", "ratio"]
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+"""A block id or a layer name in `layers:`."""
