@@ -54,7 +54,8 @@ def opening(line: str) -> Opening | None:
     return Opening(-1, m["lead"], fence, info)
 
 
-def _closes(line: str, open_: Opening) -> bool:
+def closes(line: str, open_: Opening) -> bool:
+    """Whether `line` closes the fence `open_` (the same character, at least as many, nothing else)."""
     body = line.strip().lstrip(">").strip() if ">" in open_.lead else line.strip()
     char = open_.fence[0]
     return len(body) >= len(open_.fence) and body == char * len(body)
@@ -86,7 +87,7 @@ def fence_bodies(text: str) -> list[tuple[int, str]]:
             continue
         found = Opening(i, found.lead, found.fence, found.info)
         j = i + 1
-        while j < len(lines) and not _closes(lines[j], found):
+        while j < len(lines) and not closes(lines[j], found):
             j += 1
         out.append((i + 2, "\n".join(_dedent(body, found.lead) for body in lines[i + 1 : j])))
     return out
@@ -99,7 +100,7 @@ def _fenced_lines(lines: list[str]) -> list[bool]:
     for i, line in enumerate(lines):
         if current is not None:
             inside[i] = True
-            if _closes(line, current):
+            if closes(line, current):
                 current = None
             continue
         found = opening(line)

@@ -32,6 +32,8 @@ from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
 from markdown.preprocessors import Preprocessor
 
+from cnn_cost.lines import Opening, closes, opening
+
 __all__ = ["MathError", "MathMLExtension", "makeExtension", "tex_to_mathml"]
 
 log = logging.getLogger("mkdocs.plugins.cnn_cost.mathml")
@@ -47,8 +49,6 @@ ERROR_CLASS = "mathml-error"
 _TEX_UNIT = r"(?:\\.|[^\\$])"
 _EDGE = r"(?:\\.|[^\\$\s])"
 _INLINE_RE = rf"(?P<escape>\\[\\$])|(?<!\$)\$(?P<tex>{_EDGE}(?:{_TEX_UNIT}*?{_EDGE})?)\$(?![$\d])"
-# A line that opens a code fence (backtick fences may not have a backtick in their info).
-_FENCE_RE = re.compile(r"^[ \t>]*(?P<fence>`{3,}(?=[^`]*$)|~{3,})")
 _DISPLAY_OPEN_RE = re.compile(r"^(?P<indent>[ \t]*)\$\$")
 # Raw TeX that latex2mathml passed through unconverted, such as `<mi>\foo</mi>`.
 _UNKNOWN_COMMAND_RE = re.compile(r">(\\[A-Za-z]+)")
@@ -111,19 +111,19 @@ class DisplayMathPreprocessor(Preprocessor):
 
     def run(self, lines: list[str]) -> list[str]:
         out: list[str] = []
-        fence: str | None = None  # the fence that opened the code block we are in
+        fence: Opening | None = None  # the fence that opened the code block we are in
         i = 0
         while i < len(lines):
             line = lines[i]
             if fence is not None:
-                if line.strip(" \t>").startswith(fence) and not line.strip(" \t>").strip(fence[0]):
+                if closes(line, fence):
                     fence = None
                 out.append(line)
                 i += 1
                 continue
-            opened = _FENCE_RE.match(line)
+            opened = opening(line)
             if opened:
-                fence = opened.group("fence")
+                fence = opened
                 out.append(line)
                 i += 1
                 continue
@@ -157,7 +157,7 @@ class DisplayMathPreprocessor(Preprocessor):
             return first  # `$$ ... $$` on one line
         for j in range(first + 1, len(lines)):
             text = lines[j].strip()
-            if not text or _FENCE_RE.match(lines[j]):
+            if not text or opening(lines[j]):
                 return None
             if text.endswith("$$") and not text.endswith("\\$$"):
                 return j
