@@ -132,48 +132,7 @@ def parse_block(body: str, first_line: int = 1, imports: Iterable[str] = ()) -> 
                 f"unknown key {name[:40]!r}{suggest(name, BLOCK_KEYS)}; allowed keys: {', '.join(BLOCK_KEYS)}",
                 where.line(key.start_mark), where.column(key.start_mark),
             )
-        if name == "id":
-            text = scalar(value, where, "id")
-            if not _ID_RE.match(text):
-                raise CnnCostError(
-                    f"`id` {text[:40]!r} may hold only letters, digits, '-' and '_'", *where.at(value)
-                )
-            fields["id"] = text
-        elif name == "title":
-            fields["title"] = scalar(value, where, "title")[:300]
-        elif name == "input":
-            fields["input"], fields["input_has_batch"] = _input(value, where)
-        elif name == "model":
-            fields["model"] = ExprParser(expression_source(value, body, where, "model"), imports).top()
-        elif name == "layers":
-            fields["layers"] = _layers(value, body, where, imports)
-        elif name == "dtype":
-            text = scalar(value, where, "dtype")
-            if text not in DTYPES:
-                raise CnnCostError(
-                    f"unknown dtype {text[:40]!r}{suggest(text, DTYPES)}; allowed: {', '.join(DTYPES)}",
-                    *where.at(value),
-                )
-            fields["dtype"] = text
-        elif name == "flops":
-            text = scalar(value, where, "flops")
-            if text not in CONVENTIONS:
-                raise CnnCostError(
-                    f"unknown FLOPs convention {text[:40]!r}; allowed: {', '.join(CONVENTIONS)}",
-                    *where.at(value),
-                )
-            fields["flops"] = text
-        elif name == "columns":
-            fields["columns"] = _columns(value, where)
-        elif name == "as":
-            fields["counters"] = _counters(value, where)
-        elif name == "xfail":
-            text = scalar(value, where, "xfail").lower()
-            if text not in ("true", "false"):
-                raise CnnCostError("`xfail` must be true or false", *where.at(value))
-            fields["xfail"] = text == "true"
-        elif name == "expect":
-            fields["expect"] = _expect(value, where)
+        fields.update(_read_key(name, value, body, where, imports))
     if ("model" in fields) == ("layers" in fields):
         if "model" in fields:  # both: point at the second of the two
             second = max(keys["model"], keys["layers"], key=lambda k: k.start_mark.index)
@@ -181,6 +140,46 @@ def parse_block(body: str, first_line: int = 1, imports: Iterable[str] = ()) -> 
                                *where.at(second))
         raise CnnCostError("a cnn-cost block needs exactly one of `model:` and `layers:`", first_line)
     return Block(source=body, line=first_line, **fields)  # type: ignore[arg-type]
+
+
+def _choice(value: yaml.Node, where: Where, what: str, allowed: Iterable[str], label: str) -> str:
+    text = scalar(value, where, what)
+    if text not in allowed:
+        raise CnnCostError(f"unknown {label} {text[:40]!r}{suggest(text, allowed)}; allowed: {', '.join(allowed)}",
+                           *where.at(value))
+    return text
+
+
+def _read_key(name: str, value: yaml.Node, body: str, where: Where, imports: tuple[str, ...]) -> dict[str, object]:
+    """The `Block` fields one key of the body gives."""
+    if name == "id":
+        text = scalar(value, where, "id")
+        if not _ID_RE.match(text):
+            raise CnnCostError(f"`id` {text[:40]!r} may hold only letters, digits, '-' and '_'", *where.at(value))
+        return {"id": text}
+    if name == "title":
+        return {"title": scalar(value, where, "title")[:300]}
+    if name == "input":
+        shape, has_batch = _input(value, where)
+        return {"input": shape, "input_has_batch": has_batch}
+    if name == "model":
+        return {"model": ExprParser(expression_source(value, body, where, "model"), imports).top()}
+    if name == "layers":
+        return {"layers": _layers(value, body, where, imports)}
+    if name == "dtype":
+        return {"dtype": _choice(value, where, "dtype", DTYPES, "dtype")}
+    if name == "flops":
+        return {"flops": _choice(value, where, "flops", CONVENTIONS, "FLOPs convention")}
+    if name == "columns":
+        return {"columns": _columns(value, where)}
+    if name == "as":
+        return {"counters": _counters(value, where)}
+    if name == "xfail":
+        text = scalar(value, where, "xfail").lower()
+        if text not in ("true", "false"):
+            raise CnnCostError("`xfail` must be true or false", *where.at(value))
+        return {"xfail": text == "true"}
+    return {"expect": _expect(value, where)}  # the last of BLOCK_KEYS
 
 
 def _layers(node: yaml.Node, body: str, where: Where, imports: tuple[str, ...]) -> tuple[tuple[str, Call], ...]:

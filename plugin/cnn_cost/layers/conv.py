@@ -85,6 +85,40 @@ def spatial_text(texts: list[str], dims: int) -> str:
 PAD_LIMITS = {"reflect": "less than", "circular": "at most"}  # padding_mode: how the pad compares to the input
 
 
+def _conv_outputs(m: Any, dims: int, spatial: Shape, k: tuple[int, ...], stride: tuple[int, ...],
+                  dilation: tuple[int, ...]) -> tuple[list[int], list[str]]:
+    """Output sizes of a convolution along each spatial dimension, with their formulas."""
+    if isinstance(m.padding, str):
+        if m.padding not in ("same", "valid"):
+            raise ShapeMismatch(f"padding {m.padding!r} is not 'same' or 'valid'")
+        pads = None
+    else:
+        pads = knobs(m.padding, dims, "padding")
+        non_negative(pads, "padding")
+    outs, texts = [], []
+    for i in range(dims):
+        if pads is None and m.padding == "same":  # left and right as PyTorch splits them
+            total = dilation[i] * (k[i] - 1)
+            sides = (total // 2, total - total // 2)
+        else:
+            pad = 0 if pads is None else pads[i]
+            sides = (pad, pad)
+        limit = PAD_LIMITS.get(m.padding_mode)
+        if limit and any(p > spatial[i] or (p == spatial[i] and limit == "less than") for p in sides):
+            raise ShapeMismatch(f"padding_mode {m.padding_mode!r} needs padding {limit} the input size "
+                                f"(padding {max(sides)}, input {spatial[i]})")
+        if pads is None and m.padding == "same":
+            outs.append(spatial[i])
+            texts.append(f"padding='same' keeps {spatial[i]}")
+            continue
+        o, t = out_size(spatial[i], k[i], stride[i], sides[0], dilation[i])
+        if o < 1:
+            raise too_small(spatial[i], k[i], stride[i], sides[0], dilation[i], o)
+        outs.append(o)
+        texts.append(t)
+    return outs, texts
+
+
 def _conv(dims: int) -> Any:
     def cost(m: Any, x: Shape, y: Shape | None) -> Cost:
         expect_rank(x, dims)
@@ -102,34 +136,7 @@ def _conv(dims: int) -> Any:
         weight = per_out * cout
         params = weight + (cout if bias else 0)
         p_expr = f"({dot(*k, cin)}/{g})·{cout}" + (f" + {cout}" if bias else "")
-        if isinstance(m.padding, str):
-            if m.padding not in ("same", "valid"):
-                raise ShapeMismatch(f"padding {m.padding!r} is not 'same' or 'valid'")
-            pads = None
-        else:
-            pads = knobs(m.padding, dims, "padding")
-            non_negative(pads, "padding")
-        outs, texts = [], []
-        for i in range(dims):
-            if pads is None and m.padding == "same":  # left and right as PyTorch splits them
-                total = dilation[i] * (k[i] - 1)
-                sides = (total // 2, total - total // 2)
-            else:
-                pad = 0 if pads is None else pads[i]
-                sides = (pad, pad)
-            limit = PAD_LIMITS.get(m.padding_mode)
-            if limit and any(p > spatial[i] or (p == spatial[i] and limit == "less than") for p in sides):
-                raise ShapeMismatch(f"padding_mode {m.padding_mode!r} needs padding {limit} the input size "
-                                    f"(padding {max(sides)}, input {spatial[i]})")
-            if pads is None and m.padding == "same":
-                outs.append(spatial[i])
-                texts.append(f"padding='same' keeps {spatial[i]}")
-                continue
-            o, t = out_size(spatial[i], k[i], stride[i], sides[0], dilation[i])
-            if o < 1:
-                raise too_small(spatial[i], k[i], stride[i], sides[0], dilation[i], o)
-            outs.append(o)
-            texts.append(t)
+        outs, texts = _conv_outputs(m, dims, spatial, k, stride, dilation)
         positions = batch * prod(outs)
         macs = per_out * cout * positions
         lead = f"{batch}·" if batch != 1 else ""
