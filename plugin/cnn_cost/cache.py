@@ -110,6 +110,17 @@ def _result_from_json(data: dict[str, Any]) -> Result:
 Entry = Result | CnnCostError
 
 
+def _entry_json(path: str | None, k: str) -> dict[str, Any] | None:
+    """A cache entry's JSON, checked to be this key's in this format; None when there is none.
+    Raises ValueError for an entry that is not (stale, another key's, or damaged)."""
+    data = _read_json(path)
+    if data is None:
+        return None
+    if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != k:
+        raise ValueError("stale entry")
+    return data
+
+
 def _read_json(path: str | None) -> Any:
     """The parsed JSON of a cache file; None when there is none. Raises OSError or ValueError."""
     if path is None:
@@ -255,11 +266,9 @@ class Cache:
             return self.views[k]  # type: ignore[no-any-return]
         path = self._view_path(k)
         try:
-            data = _read_json(path)
+            data = _entry_json(path, k)
             if data is None:
                 return None
-            if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != k:
-                raise ValueError("stale entry")
             block_id = data["id"]
             view = (None if block_id is None else _str(block_id), _str(data["html"]), _str(data["result"]))
         except (OSError, ValueError, KeyError, TypeError, RecursionError, json.JSONDecodeError):
@@ -288,11 +297,9 @@ class Cache:
     def _load(self, k: str) -> Entry | None:
         path = self._path(k)
         try:
-            data = _read_json(path)
+            data = _entry_json(path, k)
             if data is None:
                 return None
-            if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != k:
-                raise ValueError("stale entry")
             self._use(path)
             if "error" in data:
                 err = data["error"]

@@ -225,25 +225,19 @@ class PageState:
     def fence_line(self, body: str) -> int | None:
         """The file line of the next fence with this body: in the page's file, else in a file it includes
         (then `block_file` names it); None when it is in neither."""
-        self.block_file = None
-        found = self.lines.fence(body) if self.lines is not None else None
-        if found is not None:
-            return found
-        for path, lines in self.snippets:
-            found = lines.fence(body)
-            if found is not None:
-                self.block_file = path
-                return found
-        return None
+        return self._find(lambda lines: lines.fence(body))
 
     def reference_line(self, expr: str) -> int | None:
         """The file line of the next `#!cnn` reference with this text, found as `fence_line` finds blocks."""
+        return self._find(lambda lines: lines.reference(expr))
+
+    def _find(self, look: Callable[[LineMap], int | None]) -> int | None:
         self.block_file = None
-        found = self.lines.reference(expr) if self.lines is not None else None
+        found = look(self.lines) if self.lines is not None else None
         if found is not None:
             return found
         for path, lines in self.snippets:
-            found = lines.reference(expr)
+            found = look(lines)
             if found is not None:
                 self.block_file = path
                 return found

@@ -85,6 +85,14 @@ def spatial_text(texts: list[str], dims: int) -> str:
 PAD_LIMITS = {"reflect": "less than", "circular": "at most"}  # padding_mode: how the pad compares to the input
 
 
+def _start(m: Any, x: Shape, dims: int) -> tuple[int, int, Shape, tuple[int, ...]]:
+    """(batch, input channels, spatial sizes, kernel) of a convolution's input, checked against the layer."""
+    expect_rank(x, dims)
+    batch, cin, spatial = split(x, dims)
+    check_channels(m.in_channels, cin)
+    return batch, cin, spatial, kernel(m, dims)
+
+
 def _conv_outputs(m: Any, dims: int, spatial: Shape, k: tuple[int, ...], stride: tuple[int, ...],
                   dilation: tuple[int, ...]) -> tuple[list[int], list[str]]:
     """Output sizes of a convolution along each spatial dimension, with their formulas."""
@@ -121,10 +129,7 @@ def _conv_outputs(m: Any, dims: int, spatial: Shape, k: tuple[int, ...], stride:
 
 def _conv(dims: int) -> Any:
     def cost(m: Any, x: Shape, y: Shape | None) -> Cost:
-        expect_rank(x, dims)
-        batch, cin, spatial = split(x, dims)
-        check_channels(m.in_channels, cin)
-        k = kernel(m, dims)
+        batch, cin, spatial, k = _start(m, x, dims)
         stride, dilation = knobs(m.stride, dims, "stride"), knobs(m.dilation, dims, "dilation")
         positive(k, "kernel_size")
         positive(stride, "stride")
@@ -159,10 +164,7 @@ def _conv(dims: int) -> Any:
 
 def _conv_transpose(dims: int) -> Any:
     def cost(m: Any, x: Shape, y: Shape | None) -> Cost:
-        expect_rank(x, dims)
-        batch, cin, spatial = split(x, dims)
-        check_channels(m.in_channels, cin)
-        k = kernel(m, dims)
+        batch, cin, spatial, k = _start(m, x, dims)
         g = m.groups
         cout = m.out_channels
         bias = m.bias is not None
