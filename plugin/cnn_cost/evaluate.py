@@ -16,41 +16,9 @@ from cnn_cost.claims import format_shape
 from cnn_cost.counters import count
 from cnn_cost.errors import CnnCostError
 from cnn_cost.imports import ModuleTracker
-from cnn_cost.layers import REGISTRY, Cost, LayerSpec, ShapeMismatch
+from cnn_cost.layers import REGISTRY, Cost, LayerSpec
 from cnn_cost.result import Result, Row, Shape
 from cnn_cost.shapes import Record, Walk, batched_input, leaves_of
-
-
-def _probe_input(module: Any, spec: LayerSpec, size: int) -> Shape | None:
-    """A plausible input shape (spatial sides of `size`), used only to write a parameter formula when
-    the block has no input: the parameter formula does not depend on the spatial size."""
-    for attr, rank in (("in_channels", spec.input_rank), ("num_features", spec.input_rank or 2),
-                       ("num_channels", 3), ("in_features", 2), ("in1_features", 2), ("input_size", 3),
-                       ("embed_dim", 3), ("num_parameters", 2)):
-        value = getattr(module, attr, None)
-        if isinstance(value, int):
-            rank = rank or 2
-            return (2, value, *([size] * (rank - 2))) if rank > 2 and attr != "input_size" and attr != "embed_dim" \
-                else ((1, 2, value) if rank == 3 else (2, value))
-    if hasattr(module, "normalized_shape"):
-        return (2, *module.normalized_shape)
-    if hasattr(module, "num_embeddings"):
-        return (1, 1)
-    return None
-
-
-def _params_formula(module: Any, spec: LayerSpec) -> tuple[str, ...]:
-    """The parameter formula of a layer of a block without input, from a probe input that fits it."""
-    for size in (8, 64, 1024):
-        probe = _probe_input(module, spec, size)
-        if probe is None:
-            return ()
-        try:
-            cost = spec.cost(module, probe)  # type: ignore[misc]
-        except ShapeMismatch:
-            continue  # a kernel larger than the probe: a larger one
-        return (f"params: {cost.params_formula}",) if cost.params_formula else ()
-    return ()
 
 
 def evaluate(block: Block, *, imports: tuple[str, ...] = (), convention: str = "2mac",
@@ -74,10 +42,13 @@ def evaluate(block: Block, *, imports: tuple[str, ...] = (), convention: str = "
     trainable = sum(p.numel() for p in model.root.parameters() if p.requires_grad)
     buffers = sum(b.numel() for b in model.root.buffers())
     memory = params * DTYPES[block.dtype]
-    if block.input is None:
-        rows = [Row(name or ROOT_NAME, model.type_of(module), None, model.own_params(module), None, None,
-                    _params_formula(module, spec) if (spec := model.spec_of(module)) else ())
-                for name, module in model.leaves]
+    if block.input is None:  # parameters only, each with the registry's formula, which needs no shape
+        rows = []
+        for name, module in model.leaves:
+            spec = model.spec_of(module)
+            text = spec.params(module)[1] if spec is not None else ""
+            rows.append(Row(name or ROOT_NAME, model.type_of(module), None, model.own_params(module), None, None,
+                            (f"params: {text}",) if text else ()))
         return Result(tuple(rows), params, trainable, buffers, memory, None, None, None, convention, block.dtype)
     records, outputs, model_output, costs = _shapes(torch, model, block, shapes)
     rows = []

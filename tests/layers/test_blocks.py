@@ -7,6 +7,7 @@ Bilinear takes the input twice), then materialised on CPU and run on a real inpu
 
 from __future__ import annotations
 
+import re
 import types
 from collections import OrderedDict
 from typing import Any
@@ -344,6 +345,44 @@ def test_parameters_only_without_input() -> None:
     assert result.macs is None
     assert result.flops is None
     assert [r.params for r in result.rows] == [numel(m) for m in leaves(model).values()]
+
+
+def _params_lines(rows: Any) -> dict[str, tuple[str, ...]]:
+    """Each row's `params:` formula lines, by row name (a shared module's first call)."""
+    lines: dict[str, tuple[str, ...]] = {}
+    for row in rows:
+        lines.setdefault(row.name, tuple(line for line in row.formula if line.startswith("params: ")))
+    return lines
+
+
+@pytest.mark.parametrize(("body", "shape", "dtype", "total"), BLOCKS)
+def test_params_formulas_without_input_are_those_with_input(body: str, shape: tuple[int, ...], dtype: torch.dtype,
+                                                             total: int | None) -> None:
+    """A block without input writes each row's parameter formula as the block with input does."""
+    with_input = evaluate(parse_block(body))
+    without = evaluate(parse_block(re.sub(r"(?m)^input: .*\n", "", body)))
+    assert without.macs is None
+    assert _params_lines(without.rows) == _params_lines(with_input.rows)
+    assert [r.params for r in without.rows] == [numel(m) for m in leaves(build_reference(body, "meta")).values()]
+
+
+@pytest.mark.parametrize(("layer", "formula"), [
+    ("nn.Bilinear(20, 30, 40)", "40·20·30 + 40 = 24,040"),  # as self-bilinear, no input fits it
+    ("nn.MultiheadAttention(16, 2, kdim=6, vdim=7)", "16·(16 + 6 + 7) + 3·16 + 16·16 + 16 = 784 (in_proj, out_proj)"),
+    ("nn.Conv2d(3, 8, 2000)", "(2000·2000·3/1)·8 + 8 = 96,000,008"),  # a kernel larger than any probe input
+    ("nn.LayerNorm([4, 6], bias=False)", "4·6 = 24"),
+    ("nn.GroupNorm(3, 12)", "2·12 = 24 (3 groups)"),
+    ("nn.ConvTranspose2d(6, 9, 3, groups=3)", "(3·3·9/3)·6 + 9 = 171"),
+    ("nn.LSTM(3, 5, num_layers=2, proj_size=2, bidirectional=True)",
+     "2·(4·(5·(3 + 2) + 2·5) + 2·5) + 2·(4·(5·(4 + 2) + 2·5) + 2·5) = 640"),
+    ("nn.PReLU(7)", "7 (one slope per channel)"),
+    ("nn.BatchNorm1d(5, affine=False)", "0 (affine=False) + running mean and variance as buffers"),
+])
+def test_params_formula_without_input(layer: str, formula: str) -> None:
+    body = f"model: {layer}\n"
+    (row,) = evaluate(parse_block(body)).rows
+    assert row.formula == (f"params: {formula}",)
+    assert row.params == numel(build_reference(body, "meta"))
 
 
 def test_batchnorm_after_linear_with_batch_of_one() -> None:

@@ -17,9 +17,10 @@ import torch
 from torch import nn
 
 from cnn_cost.counters import family
-from cnn_cost.layers import REGISTRY
+from cnn_cost.layers import REGISTRY, Cost, register
+from cnn_cost.layers.registry import elementwise, no_params
 
-from .common import BILINEAR, MAC, ZERO, Shape, check_layer, registry_cost, run_real
+from .common import BILINEAR, MAC, ZERO, Shape, check_layer, numel, registry_cost, run_real
 
 # PyTorch's notes on its own kernels (a zero-padded copy, no oneDNN for projections) are expected.
 pytestmark = [
@@ -259,6 +260,55 @@ def test_every_registered_layer_has_cases() -> None:
 def test_layer_against_pytorch(name: str, make: Callable[[], nn.Module], shapes: tuple[Shape, ...], kind: str,
                                call: Callable[..., Any] | None, dtype: torch.dtype) -> None:
     check_layer(name, make, shapes, kind, call, dtype)
+
+
+@pytest.mark.parametrize(("name", "make", "shapes", "kind", "call", "dtype"), CASES)
+def test_params_need_no_shape(name: str, make: Callable[[], nn.Module], shapes: tuple[Shape, ...], kind: str,
+                              call: Callable[..., Any] | None, dtype: torch.dtype) -> None:
+    """`spec.params(module)`, from the module alone: PyTorch's count and the very text of the cost's formula."""
+    module, out = run_real(make, shapes, dtype, call)
+    spec = REGISTRY[name]
+    count, text = spec.params(module)
+    assert count == numel(module)  # a row's own parameters: every entry's, MultiheadAttention's out_proj included
+    cost = registry_cost(name, module, shapes[0], tuple(out.shape))
+    assert (cost.params, cost.params_formula) == (count, text)
+    assert spec.cost is not None
+    if len(shapes) == 1 or len(set(shapes)) == 1:  # the block's call: the input itself as every input
+        assert spec.cost(module, shapes[0]).params_formula == text  # without PyTorch's output shape
+    assert (text == "") == (spec.params is no_params)  # the families without parameters write nothing
+    with torch.device("meta"):
+        meta = make()  # as a block builds it
+    assert spec.params(meta) == (count, text)
+
+
+NOT_YET_REGISTERED = ("Softsign", "Tanhshrink", "LogSigmoid", "SELU", "CELU", "Softplus")
+
+
+def test_a_layer_without_parameters_is_one_register_line() -> None:
+    name = next(n for n in NOT_YET_REGISTERED if n not in REGISTRY)
+    register(name)(elementwise(1, "one per element"))
+    try:
+        spec = REGISTRY[name]
+        module = getattr(nn, name)()
+        assert spec.params(module) == (0, "")
+        assert spec.cost is not None
+        cost = spec.cost(module, (2, 3))
+        assert (cost.params, cost.params_formula, cost.shape) == (0, "", (2, 3))
+    finally:
+        del REGISTRY[name]
+
+
+def test_parameters_come_from_the_params_function_only() -> None:
+    """A cost function that writes parameters is refused: the params function is their one source."""
+    name = next(n for n in NOT_YET_REGISTERED if n not in REGISTRY)
+    register(name, params=lambda m: (5, "5 (made up)"))(lambda m, x, y: Cost(params=5, shape=x))
+    try:
+        spec = REGISTRY[name]
+        assert spec.params(None) == (5, "5 (made up)")
+        with pytest.raises(TypeError, match="writes parameters"):
+            spec.cost(None, (2, 3))  # type: ignore[misc]
+    finally:
+        del REGISTRY[name]
 
 
 # The `detailed` additions: each family's documented rule, against the real output tensor.

@@ -36,18 +36,24 @@ def softmax(m: Any, x: Shape, y: Shape | None) -> Cost:
     return _softmax(m, x, y)
 
 
-@register("PReLU")
+def _slopes(m: Any) -> tuple[int, str]:
+    slopes = m.num_parameters
+    return slopes, f"{n(slopes)} (one slope{' per channel' if slopes > 1 else ''})"
+
+
+_per_element = elementwise(1, "one per element")
+
+
+@register("PReLU", params=_slopes)
 def prelu(m: Any, x: Shape, y: Shape | None) -> Cost:
-    params = m.num_parameters
-    if params > 1:  # one slope per channel: dimension 1 (a 1-D input has one channel)
+    slopes = m.num_parameters
+    if slopes > 1:  # one slope per channel: dimension 1 (a 1-D input has one channel)
         if not x:
-            raise ShapeMismatch(f"expects an input with a channel dimension for {params} slopes, got a 0-D input")
+            raise ShapeMismatch(f"expects an input with a channel dimension for {slopes} slopes, got a 0-D input")
         channels = x[1] if len(x) >= 2 else 1
-        if channels != params:
-            raise ShapeMismatch(f"expects {params} channels (one per slope), got {channels}")
-    base = elementwise(1, "one per element")(m, x, y)
-    return Cost(params=params, extra=base.extra, extra_formula=base.extra_formula, shape=x,
-                params_formula=f"{n(params)} (one slope{' per channel' if params > 1 else ''})")
+        if channels != slopes:
+            raise ShapeMismatch(f"expects {slopes} channels (one per slope), got {channels}")
+    return _per_element(m, x, y)
 
 
 @register("Flatten")

@@ -6,6 +6,7 @@ from typing import Any
 
 from cnn_cost.layers.registry import (
     Cost,
+    ParamsFn,
     Shape,
     ShapeMismatch,
     dot,
@@ -16,6 +17,7 @@ from cnn_cost.layers.registry import (
     n,
     prod,
     register,
+    tup,
 )
 
 
@@ -127,6 +129,19 @@ def _conv_outputs(m: Any, dims: int, spatial: Shape, k: tuple[int, ...], stride:
     return outs, texts
 
 
+def _params(dims: int, transposed: bool) -> ParamsFn:
+    """Parameters of a convolution: the weight is out x in/groups x kernel (transposed: in x out/groups x kernel)."""
+
+    def params(m: Any) -> tuple[int, str]:
+        k, g, cout = tup(m.kernel_size, dims), m.groups, m.out_channels  # the kernel as the weight has it
+        per, times = (cout, m.in_channels) if transposed else (m.in_channels, cout)
+        bias = m.bias is not None
+        count = prod(k) * (per // g) * times + (cout if bias else 0)
+        return count, equation(f"({dot(*k, per)}/{g})·{times}" + (f" + {cout}" if bias else ""), count)
+
+    return params
+
+
 def _conv(dims: int) -> Any:
     def cost(m: Any, x: Shape, y: Shape | None) -> Cost:
         batch, cin, spatial, k = _start(m, x, dims)
@@ -138,9 +153,6 @@ def _conv(dims: int) -> Any:
         cout = m.out_channels
         bias = m.bias is not None
         per_out = prod(k) * (cin // g)
-        weight = per_out * cout
-        params = weight + (cout if bias else 0)
-        p_expr = f"({dot(*k, cin)}/{g})·{cout}" + (f" + {cout}" if bias else "")
         outs, texts = _conv_outputs(m, dims, spatial, k, stride, dilation)
         positions = batch * prod(outs)
         macs = per_out * cout * positions
@@ -149,10 +161,8 @@ def _conv(dims: int) -> Any:
         extra = cout * positions if bias else 0
         shape = ((batch,) if len(x) == dims + 2 else ()) + (cout, *outs)
         return Cost(
-            params=params,
             macs=macs,
             extra=extra,
-            params_formula=equation(p_expr, params),
             macs_formula=equation(m_expr, macs),
             extra_formula=f"{equation(lead + dot(cout, *outs), extra)} (bias)" if bias else "",
             shape=shape,
@@ -169,8 +179,6 @@ def _conv_transpose(dims: int) -> Any:
         cout = m.out_channels
         bias = m.bias is not None
         per_in = prod(k) * (cout // g)
-        params = per_in * cin + (cout if bias else 0)
-        p_expr = f"({dot(*k, cout)}/{g})·{cin}" + (f" + {cout}" if bias else "")
         s, p = knobs(m.stride, dims, "stride"), knobs(m.padding, dims, "padding")
         d = knobs(m.dilation, dims, "dilation")
         op = knobs(m.output_padding, dims, "output_padding")
@@ -198,10 +206,8 @@ def _conv_transpose(dims: int) -> Any:
         extra = cout * batch * prod(outs) if bias else 0
         shape = ((batch,) if len(x) == dims + 2 else ()) + (cout, *outs)
         return Cost(
-            params=params,
             macs=macs,
             extra=extra,
-            params_formula=equation(p_expr, params),
             macs_formula=equation(m_expr, macs) + " (one product per input position)",
             extra_formula=f"{equation(lead + dot(cout, *outs), extra)} (bias)" if bias else "",
             shape=shape,
@@ -212,7 +218,7 @@ def _conv_transpose(dims: int) -> Any:
 
 
 for _d in (1, 2, 3):
-    register(f"Conv{_d}d", input_rank=_d + 2)(_conv(_d))
-    register(f"ConvTranspose{_d}d", input_rank=_d + 2)(_conv_transpose(_d))
+    register(f"Conv{_d}d", input_rank=_d + 2, params=_params(_d, False))(_conv(_d))
+    register(f"ConvTranspose{_d}d", input_rank=_d + 2, params=_params(_d, True))(_conv_transpose(_d))
 
 __all__ = ["check_channels", "kernel", "non_negative", "out_size", "positive", "spatial_text", "split", "too_small"]

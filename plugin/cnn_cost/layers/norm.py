@@ -13,24 +13,37 @@ from cnn_cost.layers.registry import Cost, Shape, ShapeMismatch, dot, equation, 
 PER_ELEMENT = 4
 
 
-def _extra(y: Shape) -> tuple[int, str]:
-    count = PER_ELEMENT * prod(y)
-    return count, f"{equation(dot(PER_ELEMENT, *y), count)} (normalise, scale, shift)"
+def _normalise(x: Shape) -> Cost:
+    """The cost of every norm: the input's shape out, `PER_ELEMENT` FLOPs per element (detailed)."""
+    count = PER_ELEMENT * prod(x)
+    return Cost(extra=count, extra_formula=f"{equation(dot(PER_ELEMENT, *x), count)} (normalise, scale, shift)",
+                shape=x)
 
 
-def _channels(m: Any) -> Cost:
+def _channels(m: Any) -> tuple[int, str]:
+    """BatchNorm and InstanceNorm: γ and β, one per channel, if affine."""
     c = m.num_features
     params = 2 * c if m.affine else 0
     text = equation(f"2·{c}", params) + " (γ, β)" if m.affine else "0 (affine=False)"
-    return Cost(params=params, params_formula=text)
-
-
-def _norm_cost(m: Any, x: Shape) -> Cost:
-    base = _channels(m)
-    extra, text = _extra(x)
     buffers = " + running mean and variance as buffers" if m.track_running_stats else ""
-    return Cost(params=base.params, extra=extra, params_formula=base.params_formula + buffers,
-                extra_formula=text, shape=x)
+    return params, text + buffers
+
+
+def _layernorm_params(m: Any) -> tuple[int, str]:
+    """γ (and β unless bias=False) over normalized_shape, if elementwise_affine."""
+    if not m.elementwise_affine:
+        return 0, "0 (elementwise_affine=False)"
+    shape = tuple(m.normalized_shape)
+    has_bias = getattr(m, "bias", None) is not None
+    params = prod(shape) * (2 if has_bias else 1)
+    return params, equation(f"{'2·' if has_bias else ''}{dot(*shape) or 1}", params)
+
+
+def _groupnorm_params(m: Any) -> tuple[int, str]:
+    if not m.affine:
+        return 0, "0"
+    params = 2 * m.num_channels
+    return params, equation(f"2·{m.num_channels}", params) + f" ({m.num_groups} groups)"
 
 
 def _batchnorm(ranks: tuple[int, ...]) -> Any:
@@ -42,7 +55,7 @@ def _batchnorm(ranks: tuple[int, ...]) -> Any:
             raise ShapeMismatch(f"expects {m.num_features} channels, got {x[1]}")
         if not m.track_running_stats and x[0] * prod(x[2:]) == 1:  # statistics of the batch itself
             raise ShapeMismatch(f"expects more than 1 value per channel for batch statistics, got {fmt(x)}")
-        return _norm_cost(m, x)
+        return _normalise(x)
 
     return cost
 
@@ -59,38 +72,29 @@ def _instancenorm(dims: int) -> Any:
             raise ShapeMismatch(f"expects {m.num_features} channels, got {channels}")
         if not m.track_running_stats and prod(x[-dims:]) == 1:  # statistics of each instance
             raise ShapeMismatch(f"expects more than 1 spatial element per channel, got {fmt(x)}")
-        return _norm_cost(m, x)
+        return _normalise(x)
 
     return cost
 
 
-register("BatchNorm1d")(_batchnorm((2, 3)))
-register("BatchNorm2d", input_rank=4)(_batchnorm((4,)))
-register("BatchNorm3d", input_rank=5)(_batchnorm((5,)))
+register("BatchNorm1d", params=_channels)(_batchnorm((2, 3)))
+register("BatchNorm2d", input_rank=4, params=_channels)(_batchnorm((4,)))
+register("BatchNorm3d", input_rank=5, params=_channels)(_batchnorm((5,)))
 for _d in (1, 2, 3):
-    register(f"InstanceNorm{_d}d", input_rank=_d + 2)(_instancenorm(_d))
+    register(f"InstanceNorm{_d}d", input_rank=_d + 2, params=_channels)(_instancenorm(_d))
 
 
-@register("LayerNorm")
+@register("LayerNorm", params=_layernorm_params)
 def layernorm(m: Any, x: Shape, y: Shape | None) -> Cost:
     shape = tuple(m.normalized_shape)
     if not shape:
         raise ShapeMismatch("normalized_shape is empty")
     if len(x) < len(shape) or x[-len(shape) :] != shape:
         raise ShapeMismatch(f"expects an input ending in {fmt(shape)}, got {fmt(x)}")
-    size = prod(shape)
-    affine = m.elementwise_affine
-    has_bias = affine and getattr(m, "bias", None) is not None
-    params = (size if affine else 0) + (size if has_bias else 0)
-    if not affine:
-        p_text = "0 (elementwise_affine=False)"
-    else:
-        p_text = equation(f"{'2·' if has_bias else ''}{dot(*shape)}", params)
-    extra, text = _extra(x)
-    return Cost(params=params, extra=extra, params_formula=p_text, extra_formula=text, shape=x)
+    return _normalise(x)
 
 
-@register("GroupNorm")
+@register("GroupNorm", params=_groupnorm_params)
 def groupnorm(m: Any, x: Shape, y: Shape | None) -> Cost:
     c = m.num_channels
     groups = m.num_groups
@@ -102,7 +106,4 @@ def groupnorm(m: Any, x: Shape, y: Shape | None) -> Cost:
         raise ShapeMismatch(f"expects {c} channels, got {x[1]}")
     if x[0] * x[1] // groups * prod(x[2:]) == 1:
         raise ShapeMismatch(f"expects more than 1 value per group, got {fmt(x)}")
-    params = 2 * c if m.affine else 0
-    extra, text = _extra(x)
-    return Cost(params=params, extra=extra, extra_formula=text, shape=x,
-                params_formula=equation(f"2·{c}", params) + f" ({m.num_groups} groups)" if m.affine else "0")
+    return _normalise(x)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnn_cost.layers.registry import Cost, Shape, ShapeMismatch, equation, fmt, n, register
+from cnn_cost.layers.registry import Cost, ParamsFn, Shape, ShapeMismatch, equation, fmt, n, register
 
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
 # FLOPs per hidden unit and step outside the products (detailed): activations and state updates.
@@ -23,8 +23,39 @@ KEYWORDS = {
 }
 
 
+def _sizes(m: Any) -> tuple[int, int, int, int, list[int]]:
+    """(h, proj, r, directions, each layer's input features) of a recurrent layer."""
+    h = m.hidden_size
+    proj = getattr(m, "proj_size", 0) or 0
+    r = proj or h
+    dirs = 2 if m.bidirectional else 1
+    return h, proj, r, dirs, [m.input_size] + [r * dirs] * (m.num_layers - 1)
+
+
+def _params(kind: str) -> ParamsFn:
+    gates = GATES[kind]
+    g = f"{gates}·" if gates > 1 else ""
+
+    def params(m: Any) -> tuple[int, str]:
+        """Per layer and direction: W_ih, W_hh, b_ih and b_hh (if bias), and W_hr (if proj_size)."""
+        h, proj, r, dirs, inputs = _sizes(m)
+        bias = bool(m.bias)
+        count, terms = 0, []
+        for fin in inputs:
+            count += dirs * (gates * h * (fin + r) + (2 * gates * h if bias else 0) + proj * h)
+            inner = f"{h}·({fin} + {r})" + (f" + 2·{h}" if bias else "")
+            term = f"{g}({inner})" if bias and g else f"{g}{inner}"
+            if proj:
+                term += f" + {proj}·{h}"
+            terms.append(f"{dirs}·({term})" if dirs > 1 else term)
+        return count, equation(" + ".join(terms), count)
+
+    return params
+
+
 def _recurrent(kind: str) -> Any:
     gates = GATES[kind]
+    g = f"{gates}·" if gates > 1 else ""
 
     def cost(m: Any, x: Shape, y: Shape | None) -> Cost:
         """The block's wrapper returns the first output only: the last layer's outputs at every step."""
@@ -32,10 +63,7 @@ def _recurrent(kind: str) -> Any:
             raise ShapeMismatch(f"expects a 2-D (unbatched) or 3-D (batched) input, got {len(x)}-D {fmt(x)}")
         if x[-1] != m.input_size:
             raise ShapeMismatch(f"expects {m.input_size} input features (last dimension), got {x[-1]}")
-        h = m.hidden_size
-        proj = getattr(m, "proj_size", 0) or 0
-        r = proj or h
-        dirs = 2 if m.bidirectional else 1
+        h, proj, r, dirs, inputs = _sizes(m)
         bias = bool(m.bias)
         if len(x) == 2:
             steps, batch = x[0], 1
@@ -43,34 +71,20 @@ def _recurrent(kind: str) -> Any:
             batch, steps = x[0], x[1]
         else:
             steps, batch = x[0], x[1]
-        params = macs_per_step = 0
-        p_terms, m_terms = [], []
-        for layer in range(m.num_layers):
-            fin = m.input_size if layer == 0 else r * dirs
-            layer_params = gates * h * (fin + r) + (2 * gates * h if bias else 0) + proj * h
-            params += dirs * layer_params
-            step = gates * h * (fin + r) + proj * h
-            macs_per_step += dirs * step
-            g = f"{gates}·" if gates > 1 else ""
-            inner = f"{h}·({fin} + {r})" + (f" + 2·{h}" if bias else "")
-            term = f"{g}({inner})" if bias and g else f"{g}{inner}"
-            if proj:
-                term += f" + {proj}·{h}"
-            p_terms.append(f"{dirs}·({term})" if dirs > 1 else term)
+        macs_per_step = sum(dirs * (gates * h * (fin + r) + proj * h) for fin in inputs)
+        m_terms = []
+        for fin in inputs:
             m_term = f"{g}{h}·({fin} + {r})" + (f" + {proj}·{h}" if proj else "")
             m_terms.append(f"{dirs}·({m_term})" if dirs > 1 else m_term)
         macs = steps * batch * macs_per_step
         units = steps * batch * dirs * m.num_layers * h
-        extra = units * (ELEMENTWISE[kind] + (2 * gates if bias else 0))
-        lead = f"{steps}·{batch}" if batch != 1 else f"{steps}"
-        p_sum = " + ".join(p_terms)
-        m_sum = " + ".join(m_terms)
         per_unit = ELEMENTWISE[kind] + (2 * gates if bias else 0)
+        extra = units * per_unit
+        lead = f"{steps}·{batch}" if batch != 1 else f"{steps}"
+        m_sum = " + ".join(m_terms)
         return Cost(
-            params=params,
             macs=macs,
             extra=extra,
-            params_formula=equation(p_sum, params),
             macs_formula=equation(f"{lead}·({m_sum})" if " + " in m_sum or dirs > 1 else f"{lead}·{m_sum}", macs),
             extra_formula=equation(f"{n(units)}·{per_unit}", extra)
             + " (biases, gates, state update per unit and step)",
@@ -81,4 +95,5 @@ def _recurrent(kind: str) -> Any:
 
 
 for _kind in GATES:
-    register(_kind, input_rank=3, keywords=KEYWORDS[_kind], wrap="first-output")(_recurrent(_kind))
+    register(_kind, input_rank=3, keywords=KEYWORDS[_kind], wrap="first-output",
+             params=_params(_kind))(_recurrent(_kind))

@@ -5,6 +5,15 @@ shape and, optionally, its output shape, and returns a `Cost`: parameters by for
 the extra FLOPs the `detailed` convention adds, the output shape, and the formulas with the
 layer's numbers put in. Nothing here imports torch.
 
+Every entry has two functions, `LayerSpec.params` and `LayerSpec.cost`:
+
+- `params(module) -> (count, formula)` needs no shape: the parameters by formula and its text
+  ('(3·3·3/1)·64 + 64 = 1,792'), from the module's attributes alone (in_channels, num_features, ...),
+  for any module PyTorch builds. A family gives it as `register(..., params=fn)`; a family
+  without parameters gives nothing and gets `no_params`, (0, "").
+- `Cost.params` and `Cost.params_formula` are that function's, put in by the registry: a cost
+  function leaves them out, so the table's formula and the shape-free one cannot differ.
+
 The contract of every entry, `cost(module, x, y=None)`:
 
 - With `y=None` the entry works out the output shape from `x` and the module's attributes
@@ -23,6 +32,7 @@ The contract of every entry, `cost(module, x, y=None)`:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Callable, Iterable, Sequence
@@ -40,7 +50,7 @@ class ShapeMismatch(ValueError):
 class Cost:
     """What one call of a layer costs."""
 
-    params: int = 0
+    params: int = 0  # params and params_formula: the entry's `LayerSpec.params`, put in by the registry
     macs: int = 0
     extra: int = 0  # FLOPs that `flops: detailed` adds to 2 x MACs
     params_formula: str = ""
@@ -74,6 +84,12 @@ class Cost:
 
 
 CostFn = Callable[[Any, Shape, Shape | None], Cost]
+ParamsFn = Callable[[Any], tuple[int, str]]  # module -> (parameters by formula, the formula's text)
+
+
+def no_params(module: Any) -> tuple[int, str]:
+    """The parameter function of every family without parameters."""
+    return 0, ""
 
 
 class EntryFn(Protocol):
@@ -95,6 +111,7 @@ class LayerSpec:
     # takes integer indices (Embedding): shapes cannot tell, so after a layer with a float output the
     # formula's shape stands for an input PyTorch refuses; only the block's own input can be integers
     index_input: bool = False
+    params: ParamsFn = no_params  # (count, formula) without a shape; `cost` gives the same two
 
 
 REGISTRY: dict[str, LayerSpec] = {}
@@ -107,8 +124,9 @@ def register(
     atomic: bool = False,
     wrap: str | None = None,
     index_input: bool = False,
+    params: ParamsFn = no_params,
 ) -> Callable[[CostFn], CostFn]:
-    """Register one cost function for one or more layer names (a family).
+    """Register one cost function for one or more layer names (a family), with its parameter function.
 
     `input_rank` may be one rank for all names or one per name.
     """
@@ -120,21 +138,27 @@ def register(
         for name, rank in zip(names, ranks, strict=True):
             if name in REGISTRY:
                 raise ValueError(f"layer {name!r} registered twice")
-            REGISTRY[name] = LayerSpec(name, _checked(fn), rank, keywords, atomic, wrap, index_input)
+            REGISTRY[name] = LayerSpec(name, _checked(fn, params), rank, keywords, atomic, wrap, index_input,
+                                       params)
         return fn
 
     return decorator
 
 
-def _checked(fn: CostFn) -> EntryFn:
-    """The entry as stored: shapes as tuples, `y` optional, an empty input refused for every layer."""
+def _checked(fn: CostFn, params: ParamsFn) -> EntryFn:
+    """The entry as stored: shapes as tuples, `y` optional, an empty input refused for every layer, and
+    the parameters and their formula from `params`, the one source of both."""
 
     @functools.wraps(fn)
     def cost(module: Any, x: Shape, y: Shape | None = None, /) -> Cost:
         x = tuple(x)
         if any(d < 1 for d in x):
             raise ShapeMismatch(f"the input {fmt(x)} has an empty dimension")
-        return fn(module, x, None if y is None else tuple(y))
+        result = fn(module, x, None if y is None else tuple(y))
+        if result.params or result.params_formula:
+            raise TypeError(f"{fn.__qualname__} writes parameters: they come from the entry's params function")
+        count, text = params(module)
+        return dataclasses.replace(result, params=count, params_formula=text)
 
     return cost
 
@@ -220,7 +244,7 @@ def zero(kind: str) -> CostFn:
     """A cost function for shape-preserving layers that cost nothing (Dropout, Identity)."""
 
     def cost(module: Any, x: Shape, y: Shape | None) -> Cost:
-        return Cost(params_formula="", macs_formula=f"0 ({kind})", shape=x)
+        return Cost(macs_formula=f"0 ({kind})", shape=x)
 
     return cost
 
