@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: site serve test lint bench clean
+.PHONY: site serve test test-long lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,12 +21,13 @@ site: $(STAMP)  ## build and verify the guide into site/
 serve: $(STAMP)  ## live preview for authors
 	$(BIN)/mkdocs serve
 
-test: $(STAMP)  ## lint, type-check and run every test
-	$(BIN)/ruff check plugin tests bench
-	$(BIN)/mypy
+test: lint  ## lint, type-check and run the tests, except the long ones (a few minutes)
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP)
+test-long: lint  ## lint, type-check and run every test, the long ones too (serve soak, damaged caches); CI runs this
+	$(BIN)/python -m pytest -q --long
+
+lint: $(STAMP)  ## ruff and mypy
 	$(BIN)/ruff check plugin tests bench
 	$(BIN)/mypy
 

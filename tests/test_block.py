@@ -22,24 +22,11 @@ from cnn_cost.block import (
 )
 from cnn_cost.claims import Claim
 from cnn_cost.errors import CnnCostError
+from conftest import cifar_block
 
 FIRST = 10
 
-CIFAR = """\
-id: cifar-net
-title: A small CIFAR-10 net
-input: 3x32x32
-model: |
-  nn.Sequential(
-      nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2),
-      nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2),
-      nn.Flatten(), nn.Linear(64 * 8 * 8, 128), nn.ReLU(), nn.Linear(128, 10))
-expect:
-  params: 545,098
-  0.params: 896
-  7.params: 524,416
-  output: [1, 10]
-"""
+CIFAR = cifar_block()  # id, title, input; model on body lines 3-7, four claims on lines 9-12 (0-based)
 
 
 def parse(body: str, **kwargs: object) -> Block:

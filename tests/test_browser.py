@@ -1,9 +1,10 @@
 """The built site in a real browser: headless Chromium loads guide pages and screenshots them.
 
-The repository's own site is built into a temporary directory, served on a free loopback
-port, and three guide pages are opened in headless Chromium. The rendered DOM must hold
-the plugin's tables, MathML and no leftover TeX; for "Where the cost goes" also the SVG
-share bars. Each page is screenshot to a PNG in the test's temporary directory.
+The repository's own site (the session's `guide` build, in a temporary directory, never in
+the repository) is served on a free loopback port, and three guide pages are opened in
+headless Chromium. The rendered DOM must hold the plugin's tables, MathML and no leftover
+TeX; for "Where the cost goes" also the SVG share bars. Each page is screenshot to a PNG in
+the test's temporary directory.
 
 Without Chromium the tests are skipped, unless the environment variable `CI` is set:
 then a missing browser is a failure, so that CI cannot pass by not running them.
@@ -17,7 +18,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -26,11 +26,11 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import Built
+
 PAGES = ["guide/convolution/", "guide/networks/", "guide/where-cost-goes/"]
 PAGES_WITH_SVG = {"guide/where-cost-goes/"}
 
-BUILD_TIMEOUT = 600  # seconds; the build evaluates every block with PyTorch
 BROWSER_TIMEOUT = 90
 MIN_SCREENSHOT_BYTES = 10_000
 WINDOW_SIZE = "1280,2000"
@@ -59,21 +59,6 @@ def chromium() -> str:
     return path
 
 
-def build_site(config: Path, site_dir: Path) -> None:
-    """`mkdocs build` of `config` into `site_dir`, failing the test with mkdocs' output."""
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "-f", str(config), "-d", str(site_dir)],
-        cwd=config.parent,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=BUILD_TIMEOUT,
-        check=False,
-    )
-    assert result.returncode == 0, f"mkdocs build failed:\n{result.stdout}\n{result.stderr}"
-
-
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -85,11 +70,10 @@ def out_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def site(chromium: str, out_dir: Path) -> Path:
-    """The repository's site, built once per module (after the Chromium check, so a skip is fast)."""
-    site_dir = out_dir / "site"
-    build_site(REPO / "mkdocs.yml", site_dir)
-    return site_dir
+def site(chromium: str, guide: Built) -> Path:
+    """The repository's site: the session's build of the guide (requested after the Chromium check)."""
+    assert guide.code == 0, f"mkdocs build failed:\n{guide.out[-3000:]}"
+    return guide.site
 
 
 def serve(site_dir: Path) -> tuple[http.server.ThreadingHTTPServer, str]:

@@ -15,29 +15,14 @@ from cnn_cost.cli import converter
 from cnn_cost.config import CnnCostConfig
 from cnn_cost.errors import CnnCostError
 from cnn_cost.markdown import Session
-from conftest import mkdocs, write_site
+from conftest import CIFAR_CLAIMS, cifar_block, mkdocs, write_site
 
-CIFAR = """
-# CIFAR
 
-```cnn-cost
-id: cifar-net
-title: A small CIFAR-10 net
-input: 3x32x32
-model: |
-  nn.Sequential(
-      nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2),
-      nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2),
-      nn.Flatten(), nn.Linear(64 * 8 * 8, 128), nn.ReLU(), nn.Linear(128, 10))
-expect:
-  params: {params}
-  0.params: 896
-  7.params: 524,416
-  output: [1, 10]
-```
+def cifar(params: str) -> str:
+    """A page with the CIFAR block claiming `params` parameters, and two inline references to it."""
+    return ("\n# CIFAR\n\n```cnn-cost\n" + cifar_block(claims={**CIFAR_CLAIMS, "params": params}) + "```\n\n"
+            "It has `#!cnn cifar-net.params` parameters and `#!cnn cifar-net.macs = 6.13M` MACs.\n")
 
-It has `#!cnn cifar-net.params` parameters and `#!cnn cifar-net.macs = 6.13M` MACs.
-"""
 
 LAYERS = """
 ---
@@ -65,7 +50,7 @@ def table_numbers(html: str) -> list[str]:
 
 
 def test_good_site_builds_and_html_holds_numbers(site):
-    root = site({"index.md": CIFAR.format(params="545,098"), "layers.md": LAYERS.format(conv1=896)})
+    root = site({"index.md": cifar("545,098"), "layers.md": LAYERS.format(conv1=896)})
     built = mkdocs(root, "--strict")
     assert built.code == 0, built.out
     assert "Traceback" not in built.out
@@ -82,7 +67,7 @@ def test_good_site_builds_and_html_holds_numbers(site):
 
 
 def test_two_wrong_numbers_on_two_pages_fail_once_with_both_locations(site):
-    root = site({"index.md": CIFAR.format(params="546,000"), "layers.md": LAYERS.format(conv1=900)})
+    root = site({"index.md": cifar("546,000"), "layers.md": LAYERS.format(conv1=900)})
     built = mkdocs(root)
     assert built.code == 1, built.out
     assert "docs/index.md:13: cnn-cost block 'cifar-net': params: expected 546,000, computed 545,098" in built.out
@@ -110,7 +95,7 @@ def test_shape_mismatch_points_at_the_layer(site):
 
 
 def test_on_error_warn_passes_but_strict_fails(site):
-    root = site({"index.md": CIFAR.format(params="1")}, plugin="- cnn-cost:\n    on_error: warn")
+    root = site({"index.md": cifar("1")}, plugin="- cnn-cost:\n    on_error: warn")
     assert mkdocs(root).code == 0
     strict = mkdocs(root, "--strict")
     assert strict.code == 1
@@ -145,7 +130,7 @@ def test_xfail_block_is_a_demonstration_and_fails_once_corrected(site):
 
 
 def test_serve_mode_shows_red_box_and_does_not_raise(tmp_path, caplog):
-    root = write_site(tmp_path, {"index.md": CIFAR.format(params="1")})
+    root = write_site(tmp_path, {"index.md": cifar("1")})
     config = load_config(str(root / "mkdocs.yml"), site_dir=str(root / "site"))
     config.plugins.on_startup(command="serve", dirty=False)
     with caplog.at_level(logging.WARNING, logger="mkdocs.plugins.cnn_cost"):
@@ -161,7 +146,7 @@ def test_inline_reference_to_another_page(site):
     root = site({
         "index.md": "# Home\n\nParameters: `#!cnn nets/cifar.md#cifar-net.params = 545,098`; "
                     "ratio `#!cnn nets/cifar.md#cifar-net.params / nets/cifar.md#cifar-net.0.params`.\n",
-        "nets/cifar.md": CIFAR.format(params="545,098"),
+        "nets/cifar.md": cifar("545,098"),
     })
     built = mkdocs(root, "--strict")
     assert built.code == 0, built.out
@@ -197,10 +182,10 @@ def plain_markdown() -> markdown.Markdown:
 
 
 def test_extension_without_plugin_renders_and_raises_on_wrong_number():
-    html = plain_markdown().convert(CIFAR.format(params="545,098"))
+    html = plain_markdown().convert(cifar("545,098"))
     assert "545,098" in html and "<table>" in html
     with pytest.raises(CnnCostError, match=r"<markdown>:14: cnn-cost block 'cifar-net': params: expected 9, computed"):
-        plain_markdown().convert(CIFAR.format(params="9"))
+        plain_markdown().convert(cifar("9"))
 
 
 def test_internal_error_is_reported_not_swallowed(monkeypatch):
@@ -212,7 +197,7 @@ def test_internal_error_is_reported_not_swallowed(monkeypatch):
 
     monkeypatch.setattr(cnn_markdown, "parse_block", broken)
     session = Session(on_error="warn")
-    html = converter(session).convert(CIFAR.format(params="545,098"))
+    html = converter(session).convert(cifar("545,098"))
     assert "internal error (RuntimeError: boom)" in html
     first, *references = session.problems
     assert "internal error (RuntimeError: boom)" in first.message

@@ -25,9 +25,11 @@ from cnn_cost.claims import (
     parse_claim,
     split_path,
 )
+from cnn_cost.cli import converter
 from cnn_cost.errors import CnnCostError
 from cnn_cost.evaluate import evaluate
-from cnn_cost.markdown import CnnCostExtension, Session, fence_format, fence_validator, inline_format
+from cnn_cost.markdown import Session
+from conftest import cifar_block
 
 N = 61_264_904  # the design's example count
 
@@ -339,28 +341,20 @@ def test_counter_claims_need_as() -> None:
     assert parse_claim("ptflops", "44").holds(counted.value("ptflops"))
 
 
-CIFAR = """\
-id: cifar-net
-input: 3x32x32
-model: |
-  nn.Sequential(
-      nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2),
-      nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2),
-      nn.Flatten(), nn.Linear(64 * 8 * 8, 128), nn.ReLU(), nn.Linear(128, 10))
-expect:
-  params: 545,098
-  0.params: 896
-  3.params: 18,496
-  7.params: 524,416
-  9.params: 1,290
-  output: [1, 10]
-  7.output: [1, 128]
-  memory: 2.18 MB
-  trainable: 545,098
-  buffers: 0
-  macs: 6.13M
-  flops: ~12.3M
-"""
+CIFAR = cifar_block(title=False, claims={
+    "params": "545,098",
+    "0.params": "896",
+    "3.params": "18,496",
+    "7.params": "524,416",
+    "9.params": "1,290",
+    "output": "[1, 10]",
+    "7.output": "[1, 128]",
+    "memory": "2.18 MB",
+    "trainable": "545,098",
+    "buffers": "0",
+    "macs": "6.13M",
+    "flops": "~12.3M",
+})
 
 NESTED = """\
 input: [1, 3, 8, 8]
@@ -419,18 +413,7 @@ def test_per_layer_values_and_wrong_claims() -> None:
 
 
 def make_md(on_error: str = "raise") -> markdown.Markdown:
-    return markdown.Markdown(
-        extensions=["pymdownx.superfences", "pymdownx.inlinehilite",
-                    CnnCostExtension(session=Session(on_error=on_error))],
-        extension_configs={
-            "pymdownx.superfences": {"custom_fences": [
-                {"name": "cnn-cost", "class": "cnn-cost", "format": fence_format, "validator": fence_validator},
-            ]},
-            "pymdownx.inlinehilite": {"custom_inline": [
-                {"name": "cnn", "class": "cnn-cost", "format": inline_format},
-            ]},
-        },
-    )
+    return converter(Session(on_error=on_error))
 
 
 PAGE = """\

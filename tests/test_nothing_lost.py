@@ -23,44 +23,19 @@ import os
 import random
 import re
 import shutil
-import subprocess
-import sys
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from bs4 import BeautifulSoup
 
-REPO = Path(__file__).resolve().parents[1]
-BUILD_TIMEOUT = 600
-GUIDE_TIMEOUT = 1200
+from conftest import Built, build_env, build_guide, cifar_block, mkdocs, write_site
 
 PAGES = {
-    "index.md": """
-        # A small site
-
-        ```cnn-cost
-        id: cifar
-        title: A small CIFAR-10 net
-        input: 3x32x32
-        model: |
-          nn.Sequential(
-              nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2),
-              nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2),
-              nn.Flatten(), nn.Linear(64 * 8 * 8, 128), nn.ReLU(), nn.Linear(128, 10))
-        expect:
-          params: 545,098
-          0.params: 896
-          7.params: 524,416
-          output: [1, 10]
-        ```
-
-        The net has `#!cnn cifar.params` parameters.
-        """,
+    "index.md": "# A small site\n\n```cnn-cost\n" + cifar_block("cifar") + "```\n\n"
+                "The net has `#!cnn cifar.params` parameters.\n",
     "guide/stem.md": """
         # A stem and a recurrent layer
 
@@ -97,50 +72,9 @@ PAGES = {
 
 
 # ----------------------------------------------------------------- helpers ----
-
-
-@dataclass
-class Build:
-    code: int
-    out: str
-    site: Path
-
-    def html(self, page: str) -> str:
-        return (self.site / page).read_text(encoding="utf-8")
-
-
-def write_project(root: Path, pages: dict[str, str], plugin_options: dict[str, Any] | None = None) -> Path:
-    """A Material site with search and cnn-cost; `pages` maps docs paths to (indented) text."""
-    for name, text in pages.items():
-        path = root / "docs" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    config = {
-        "site_name": "Nothing lost",
-        "theme": {"name": "material"},
-        "plugins": ["search", {"cnn-cost": plugin_options or {}}],
-        "markdown_extensions": ["admonition", "pymdownx.superfences", "pymdownx.inlinehilite"],
-    }
-    (root / "mkdocs.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    return root
-
-
-def build_env(**extra: str) -> dict[str, str]:
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    env.update(extra)
-    return env
-
-
-def mkdocs_build(config: Path, site: Path | None = None, *, cwd: Path | None = None,
-                 env: dict[str, str] | None = None, timeout: float = BUILD_TIMEOUT) -> Build:
-    site = site or config.parent / "site"
-    proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "-f", str(config), "-d", str(site)],
-        cwd=cwd or config.parent, capture_output=True, text=True, timeout=timeout,
-        env=env or build_env(), check=False,
-    )
-    return Build(proc.returncode, proc.stdout + proc.stderr, site)
-
+#
+# Sites are written by conftest.write_site (a Material site with search and cnn-cost, the
+# plugin's options as a dict) and built by conftest.mkdocs (`mkdocs build` in a subprocess).
 
 Snapshot = dict[str, tuple[Any, ...]]
 
@@ -217,11 +151,10 @@ def check_builds_write_only_site_and_cache(tmp_path: Path, project: Path, cache:
     parents = tuple(str(p.relative_to(tmp_path)) + "/" for d in ignore for p in d.parents
                     if p.is_relative_to(project) and p != project)
     allowed = (*parents, TORCH_TMP)
-    config = project / "mkdocs.yml"
 
     for run in ("cold", "warm"):
         before = snapshot(tmp_path, ignore)
-        built = mkdocs_build(config, env=env)
+        built = mkdocs(project, env=env)
         assert built.code == 0, f"{run} build failed:\n{built.out}"
         assert diff(before, snapshot(tmp_path, ignore), allowed) == [], f"{run} build wrote outside site and cache"
         assert any(cache.glob("*.json")), "the cache was not written where configured"
@@ -232,7 +165,7 @@ def check_builds_write_only_site_and_cache(tmp_path: Path, project: Path, cache:
     page.write_text(page.read_text(encoding="utf-8").replace("params: 545,098", "params: 545,099"),
                     encoding="utf-8")
     before = snapshot(tmp_path, ignore)
-    built = mkdocs_build(config, env=env)
+    built = mkdocs(project, env=env)
     assert built.code != 0, built.out
     assert "params: expected 545,099, computed 545,098" in built.out
     assert diff(before, snapshot(tmp_path, ignore), allowed) == [], "the failing build wrote outside site and cache"
@@ -240,7 +173,7 @@ def check_builds_write_only_site_and_cache(tmp_path: Path, project: Path, cache:
 
 def test_build_writes_only_site_and_cache(tmp_path: Path) -> None:
     """Default cache_dir (.cache/cnn-cost beside mkdocs.yml) and default site_dir."""
-    project = write_project(tmp_path / "project", PAGES)
+    project = write_site(tmp_path / "project", PAGES)
     check_builds_write_only_site_and_cache(tmp_path, project, project / ".cache" / "cnn-cost")
 
 
@@ -268,8 +201,7 @@ def test_build_with_imported_model_writes_only_site_and_cache(tmp_path: Path) ->
             ```
             """,
     }
-    project = write_project(tmp_path / "project", pages,
-                            {"imports": ["site_models"], "cache_dir": "build-cache"})
+    project = write_site(tmp_path / "project", pages, {"imports": ["site_models"], "cache_dir": "build-cache"})
     (project / "site_models.py").write_text(IMPORTED_MODULE, encoding="utf-8")
     check_builds_write_only_site_and_cache(tmp_path, project, project / "build-cache")
 
@@ -461,21 +393,21 @@ def check_page(html: str, channels: dict[str, int]) -> list[str]:
     return problems
 
 
+@pytest.mark.long  # two builds of a 41-block page per kind, about 15 s each: run with --long
 @pytest.mark.parametrize("kinds", [(RESULT, VIEW), (RESULT,), (VIEW,)], ids=["both", "results", "views"])
 def test_damaged_cache_entries_are_misses_and_rewritten(tmp_path: Path, kinds: tuple[str, ...]) -> None:
     """Damage the result entries, the view entries, or both, of one block per kind of damage."""
     names = [*DAMAGE, *SPECIAL]
     pages, channels = cache_pages(names)
     cache = tmp_path / "cache"
-    project = write_project(tmp_path / "project", pages, {"cache_dir": str(cache)})
-    config = project / "mkdocs.yml"
+    project = write_site(tmp_path / "project", pages, {"cache_dir": str(cache)})
 
-    clean = mkdocs_build(config)
+    clean = mkdocs(project)
     assert clean.code == 0, clean.out
     assert check_page(clean.html("index.html"), channels) == []
     files = cache_files(cache, channels)
-    if VIEW in kinds and not any(VIEW in k for k in files.values()):
-        pytest.skip("the cache has no view entries")
+    if VIEW in kinds:  # a clean build caches the view of every block that rendered without problems
+        assert any(VIEW in k for k in files.values()), "the cache has no view entries: view caching is broken"
     pristine = {path: path.read_bytes() for kinds_ in files.values() for path in kinds_.values()}
 
     damaged: set[Path] = set()
@@ -502,7 +434,7 @@ def test_damaged_cache_entries_are_misses_and_rewritten(tmp_path: Path, kinds: t
                 damaged.add(path)
     damaged_results = {name for name in names if files[name][RESULT] in damaged}
 
-    rebuilt = mkdocs_build(config)
+    rebuilt = mkdocs(project)
     assert rebuilt.code == 0, rebuilt.out
     assert "Traceback" not in rebuilt.out
     # a damaged result is evaluated again (the sentence needs it even when the view is reused)
@@ -534,9 +466,8 @@ def test_well_typed_tampered_entry_with_right_key_is_trusted(tmp_path: Path) -> 
     """
     pages, channels = cache_pages(["net"])
     cache = tmp_path / "cache"
-    project = write_project(tmp_path / "project", pages, {"cache_dir": str(cache)})
-    config = project / "mkdocs.yml"
-    assert mkdocs_build(config).code == 0
+    project = write_site(tmp_path / "project", pages, {"cache_dir": str(cache)})
+    assert mkdocs(project).code == 0
     files = cache_files(cache, channels)["net"]
     pristine = {kind: path.read_bytes() for kind, path in files.items()}
     total = params_of(channels["net"])[0]
@@ -549,27 +480,27 @@ def test_well_typed_tampered_entry_with_right_key_is_trusted(tmp_path: Path) -> 
 
     without_views()
     files[RESULT].write_bytes(dumps(tamper(result, total)))
-    built = mkdocs_build(config)
+    built = mkdocs(project)
     assert built.code != 0
     assert f"params: expected {total:,}, computed {TAMPERED:,}" in built.out
 
     without_views()
     files[RESULT].write_bytes(dumps(error_entry(result, result["key"],
                                                 {"message": "tampered error", "line": 1, "column": 1})))
-    built = mkdocs_build(config)
+    built = mkdocs(project)
     assert built.code != 0
     assert "tampered error" in built.out
 
-    if VIEW in files:
-        files[RESULT].write_bytes(pristine[RESULT])
-        files[VIEW].parent.mkdir(exist_ok=True)
-        files[VIEW].write_bytes(dumps(tamper(json.loads(pristine[VIEW]), total)))
-        built = mkdocs_build(config)
-        assert built.code == 0, built.out
-        assert total_params(built.html("index.html"), "net") == f"{TAMPERED:,}"
+    assert VIEW in files, "the cache has no view entry: view caching is broken"
+    files[RESULT].write_bytes(pristine[RESULT])
+    files[VIEW].parent.mkdir(exist_ok=True)
+    files[VIEW].write_bytes(dumps(tamper(json.loads(pristine[VIEW]), total)))
+    built = mkdocs(project)
+    assert built.code == 0, built.out
+    assert total_params(built.html("index.html"), "net") == f"{TAMPERED:,}"
 
     shutil.rmtree(cache)
-    built = mkdocs_build(config)
+    built = mkdocs(project)
     assert built.code == 0, built.out
     assert check_page(built.html("index.html"), channels) == []
     assert {kind: path.read_bytes() for kind, path in files.items()} == pristine
@@ -580,8 +511,8 @@ def test_unusable_cache_directory_does_not_fail_the_build(tmp_path: Path) -> Non
     pages, channels = cache_pages(["net"])
     blocker = tmp_path / "cache"
     blocker.write_text("not a directory\n", encoding="utf-8")
-    project = write_project(tmp_path / "project", pages, {"cache_dir": str(blocker)})
-    built = mkdocs_build(project / "mkdocs.yml")
+    project = write_site(tmp_path / "project", pages, {"cache_dir": str(blocker)})
+    built = mkdocs(project)
     assert built.code == 0, built.out
     assert check_page(built.html("index.html"), channels) == []
     assert blocker.read_text(encoding="utf-8") == "not a directory\n"
@@ -591,13 +522,12 @@ def test_entry_path_taken_by_a_directory_leaves_no_temporary_file(tmp_path: Path
     """The entry's file name is taken by a directory: the build works, no `.tmp-*` file is left."""
     pages, channels = cache_pages(["net"])
     cache = tmp_path / "cache"
-    project = write_project(tmp_path / "project", pages, {"cache_dir": str(cache)})
-    config = project / "mkdocs.yml"
-    assert mkdocs_build(config).code == 0
+    project = write_site(tmp_path / "project", pages, {"cache_dir": str(cache)})
+    assert mkdocs(project).code == 0
     for path in cache_files(cache, channels)["net"].values():
         path.unlink()
         path.mkdir()
-    built = mkdocs_build(config)
+    built = mkdocs(project)
     assert built.code == 0, built.out
     assert check_page(built.html("index.html"), channels) == []
     assert sorted(cache.rglob(".tmp-*")) == [], "temporary files left in the cache directory"
@@ -620,14 +550,14 @@ def pages_with_tables(site: Path) -> list[str]:
 
 
 def test_two_clean_builds_of_a_small_site_are_identical(tmp_path: Path) -> None:
-    project = write_project(tmp_path / "project", PAGES, {"cache_dir": "cache-placeholder"})
+    project = write_site(tmp_path / "project", PAGES, {"cache_dir": "cache-placeholder"})
     config = project / "mkdocs.yml"
     sites = []
     for run in ("one", "two"):
         cache = tmp_path / f"cache-{run}"
         text = re.sub(r"cache_dir: .*", f"cache_dir: {cache}", config.read_text(encoding="utf-8"))
         config.write_text(text, encoding="utf-8")
-        built = mkdocs_build(config, tmp_path / f"site-{run}")
+        built = mkdocs(project, site=tmp_path / f"site-{run}")
         assert built.code == 0, built.out
         assert any(cache.glob("*.json")), "the fresh cache was not used"
         sites.append(built.site)
@@ -635,60 +565,19 @@ def test_two_clean_builds_of_a_small_site_are_identical(tmp_path: Path) -> None:
     assert compare_sites(*sites) == []
 
 
-def guide_config(out: Path, cache: Path) -> Path:
-    """A config that INHERITs the guide's mkdocs.yml with cache_dir overridden.
-
-    MkDocs merges an INHERITed file with mergedeep: mappings merge, lists are replaced.
-    `plugins:` is a list, so the override repeats the guide's whole plugin list, with only
-    cnn-cost's cache_dir changed. `docs_dir` is made absolute (relative paths are read from
-    the child config's directory) and `strict` is off: link warnings of a guide being
-    written are not this test's business, wrong numbers still fail the build.
-    """
-    from mkdocs.utils.yaml import yaml_load
-
-    with (REPO / "mkdocs.yml").open("rb") as fh:
-        parent = yaml_load(fh)
-    plugins = []
-    for item in parent.get("plugins", []):
-        if item == "cnn-cost":
-            item = {"cnn-cost": {}}
-        if isinstance(item, dict) and "cnn-cost" in item:
-            options = dict(item["cnn-cost"] or {})
-            options["cache_dir"] = str(cache)
-            item = {"cnn-cost": options}
-        plugins.append(item)
-    assert any(isinstance(p, dict) and "cnn-cost" in p for p in plugins), "the guide does not use cnn-cost"
-    child = {
-        "INHERIT": str(REPO / "mkdocs.yml"),
-        "docs_dir": str(REPO / parent.get("docs_dir", "docs")),
-        "strict": False,
-        "plugins": plugins,
-    }
-    config = out / "mkdocs.yml"
-    config.write_text(yaml.safe_dump(child, sort_keys=False), encoding="utf-8")
-    return config
-
-
-def test_two_clean_builds_of_the_guide_are_identical(tmp_path: Path) -> None:
-    # the guide's imported models live beside its mkdocs.yml; do not leave __pycache__ in the repo
-    env = build_env(PYTHONPATH=str(REPO), PYTHONDONTWRITEBYTECODE="1")
-    sites = []
-    for run in ("one", "two"):
-        out = tmp_path / run
-        out.mkdir()
-        cache = out / "cache"
-        built = mkdocs_build(guide_config(out, cache), out / "site", cwd=REPO, env=env, timeout=GUIDE_TIMEOUT)
-        if built.code != 0:
-            if run == "one":
-                tail = "\n".join(built.out.splitlines()[-15:])
-                pytest.skip(f"the guide does not build at the moment (not this test's business):\n{tail}")
-            pytest.fail(f"the guide built once but not twice:\n{built.out}")
-        entries = list(cache.glob("*.json"))
-        assert entries, "the cache_dir override did not take effect"
-        sites.append(built.site)
-    with_blocks = pages_with_tables(sites[0])
+def test_two_clean_builds_of_the_guide_are_identical(guide: Built, tmp_path: Path) -> None:
+    """The session's build of the guide and a second one, each with a fresh cache (conftest.build_guide)."""
+    if guide.code != 0:
+        tail = "\n".join(guide.out.splitlines()[-15:])
+        pytest.skip(f"the guide does not build at the moment (test_build's business, not this test's):\n{tail}")
+    again = build_guide(tmp_path)
+    if again.code != 0:
+        pytest.fail(f"the guide built once but not twice:\n{again.out}")
+    for built in (guide, again):
+        assert any((built.site.parent / "cache").glob("*.json")), "the cache_dir override did not take effect"
+    with_blocks = pages_with_tables(guide.site)
     assert with_blocks, "no page of the guide has a cnn-cost table"
-    problems = compare_sites(*sites)
+    problems = compare_sites(guide.site, again.site)
     assert [p for p in problems if any(page in p for page in with_blocks)] == []
     assert problems == []
-    shutil.rmtree(tmp_path / "one" / "site")  # the guide is big: keep the temp dir small
+    shutil.rmtree(again.site)  # the guide is big: keep the temp dir small

@@ -76,13 +76,7 @@ class Index:
 
 
 def build(root: Path, *, theme: str = "material", search: str = "- search", plugin: str = "- cnn-cost") -> Index:
-    write_site(root, {"index.md": PAGE}, plugin=plugin)
-    config = root / "mkdocs.yml"
-    text = config.read_text(encoding="utf-8")
-    text = text.replace("theme:\n  name: material\n", f"theme:\n  name: {theme}\n", 1)
-    search_yaml = "".join(f"  {line}\n" for line in search.splitlines())
-    text = text.replace("plugins:\n  - search\n", "plugins:\n" + search_yaml, 1)
-    config.write_text(text, encoding="utf-8")
+    write_site(root, {"index.md": PAGE}, plugin=plugin, theme=theme, search=search)
     built = mkdocs(root, "--strict")
     assert built.code == 0, built.out
     data = json.loads((built.site / "search" / "search_index.json").read_text(encoding="utf-8"))

@@ -25,25 +25,10 @@ import pytest
 from bs4 import BeautifulSoup
 from torch import nn
 
+from conftest import ROOT, mkdocs, write_site
 from serving import Server, save, serve
 
-ROOT = Path(__file__).resolve().parents[1]
 EDIT_DEADLINE = 60.0
-
-SITE = """\
-site_name: Preview
-{strict}theme:
-  name: material
-plugins:
-  - search
-  - cnn-cost:
-      imports: [site_models]
-      cache_dir: {cache}
-markdown_extensions:
-  - admonition
-  - pymdownx.superfences
-  - pymdownx.inlinehilite
-"""
 
 PAGE = """\
 # Net
@@ -109,13 +94,11 @@ def head_params(width: int, out: int) -> int:
 
 
 def make_site(root: Path, strict: str = "") -> Path:
-    project = root / "project"
-    (project / "docs").mkdir(parents=True)
-    (project / "mkdocs.yml").write_text(SITE.format(strict=strict, cache=root / "cache"), encoding="utf-8")
-    (project / "docs" / "index.md").write_text(PAGE.format(c=8, claim=f"{net_params(8):,}", marker=0),
-                                               encoding="utf-8")
-    (project / "docs" / "model.md").write_text(MODEL_PAGE, encoding="utf-8")
-    (project / "docs" / "ref.md").write_text(REFERENCE_PAGE, encoding="utf-8")
+    """The project in `root/project` (its cache in `root/cache`); `strict` is a top-level config line or empty."""
+    pages = {"index.md": PAGE.format(c=8, claim=f"{net_params(8):,}", marker=0), "model.md": MODEL_PAGE,
+             "ref.md": REFERENCE_PAGE}
+    project = write_site(root / "project", pages, {"imports": ["site_models"], "cache_dir": str(root / "cache")},
+                         config=strict)
     (project / "site_models.py").write_text(MODELS.format(out=10), encoding="utf-8")
     (project / "site_helpers.py").write_text(HELPERS.format(width=32), encoding="utf-8")
     return project
@@ -178,8 +161,6 @@ def test_preview_survives_problems(tmp_path: Path, strict: str, args: tuple[str,
 
 def test_build_still_fails_on_a_strict_site(tmp_path: Path) -> None:
     """What serve forgives, `mkdocs build` and `mkdocs build --strict` do not."""
-    from conftest import mkdocs
-
     project = make_site(tmp_path, "strict: true\n")
     save(project / "docs" / "index.md", PAGE.format(c=8, claim="1", marker=0))
     for args in ((), ("--strict",)):
@@ -232,8 +213,6 @@ def test_imported_modules_are_watched(tmp_path: Path) -> None:
         html, _ = srv.wait_for(f"{helper:,}", EDIT_DEADLINE, "model/")
         assert total_params(html) == f"{helper:,}"
     # a fresh build later must not find a stale result under the new key
-    from conftest import mkdocs
-
     save(project / "docs" / "model.md", MODEL_PAGE.replace("```\n\nmarker", f"expect:\n  params: {helper}\n```\n\nm"))
     built = mkdocs(project)
     assert built.code == 0, built.out
@@ -259,8 +238,6 @@ def test_dirty_serve_follows_references(tmp_path: Path) -> None:
 def test_torch_is_imported_in_the_background(tmp_path: Path) -> None:
     """With a warm cache the first build imports no torch; the server then imports it in the background,
     so the first edit does not pay for it."""
-    from conftest import mkdocs
-
     project = make_site(tmp_path)
     assert mkdocs(project).code == 0  # fills the cache
     with serve(project, tmp_path, first="marker-0") as srv:

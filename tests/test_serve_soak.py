@@ -18,6 +18,7 @@ number of tries, and a deadline per save) until it shows the save's marker.
 Throughout, the server process must stay alive, and its memory (RSS of the process and its
 children) may grow by less than 20 MB from the end of a 10-save warm-up to the end.
 
+The test is marked `long`: it runs with `pytest --long` (`make test-long`, CI).
 `CNN_COST_SOAK_SAVES` (default 200) changes the number of saves, for a quick local run.
 The run takes about 1 s per save (MkDocs polls the docs directory every 0.5 s, then
 rebuilds); timings and memory are printed (`pytest -s`) and attached as user properties.
@@ -37,6 +38,7 @@ import psutil
 import pytest
 from bs4 import BeautifulSoup
 
+from conftest import write_site
 from serving import Server, serve
 
 SAVES = int(os.environ.get("CNN_COST_SOAK_SAVES", "200"))
@@ -45,20 +47,6 @@ MAX_GROWTH = 20 * 2**20  # bytes of RSS allowed to grow after the warm-up
 
 SAVE_DEADLINE = 60.0  # seconds for one save to show up in the served page
 RUN_DEADLINE = 30 * 60.0  # the whole run; normally about 4 minutes
-
-MKDOCS_YML = """\
-site_name: Soak
-theme:
-  name: material
-plugins:
-  - search
-  - cnn-cost:
-      cache_dir: {cache_dir}
-markdown_extensions:
-  - admonition
-  - pymdownx.superfences
-  - pymdownx.inlinehilite
-"""
 
 BLOCK = """\
 # Soak
@@ -147,11 +135,8 @@ def rss(proc: psutil.Process) -> int:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    project = tmp_path / "project"
-    (project / "docs").mkdir(parents=True)
-    (project / "mkdocs.yml").write_text(MKDOCS_YML.format(cache_dir=tmp_path / "cache"), encoding="utf-8")
     first = Save(-1, "correct", 8, right_params(8))
-    (project / "docs" / "index.md").write_text(first.text(), encoding="utf-8")
+    project = write_site(tmp_path / "project", {"index.md": first.text()}, {"cache_dir": str(tmp_path / "cache")})
     with serve(project, tmp_path, first=first.marker) as srv:
         yield srv
 
@@ -183,6 +168,7 @@ def check(save: Save, html: str) -> None:
         assert soup.select_one("table tr.cnn-cost-total") is None, f"{where}: a table for a broken block"
 
 
+@pytest.mark.long  # about 1 s per save: run with --long
 def test_serve_survives_200_saves(server: Server, tmp_path: Path, record_property: pytest.RecordProperty) -> None:
     saves = plan(SAVES)
     page = tmp_path / "project" / "docs" / "index.md"

@@ -15,13 +15,12 @@ keeps the build going), and inline references on the same page and to another pa
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-import yaml
+from conftest import build_env, cifar_block, write_site
 
 BUILD_TIMEOUT = 600
 
@@ -40,23 +39,11 @@ finally:
 print("RESULT " + json.dumps({"torch": "torch" in sys.modules}))
 """
 
+CIFAR_CLAIMS = {"params": "545,098", "output": "[1, 10]"}  # the small CIFAR-10 net of conftest
+
 PAGES = {
-    "index.md": """
-        # Warm
-
-        ```cnn-cost
-        id: cifar
-        input: 3x32x32
-        model: |
-          nn.Sequential(
-              nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2),
-              nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2),
-              nn.Flatten(), nn.Linear(64 * 8 * 8, 128), nn.ReLU(), nn.Linear(128, 10))
-        expect:
-          params: 545,098
-          output: [1, 10]
-        ```
-
+    "index.md": "# Warm\n\n```cnn-cost\n" + cifar_block("cifar", title=False, claims=CIFAR_CLAIMS) + "```\n\n"
+                + textwrap.dedent("""\
         ```cnn-cost
         id: stem
         input: 3x224x224
@@ -87,7 +74,7 @@ PAGES = {
         ```
 
         The CIFAR net has `#!cnn cifar.params` parameters, the stem `#!cnn stem.flops` FLOPs.
-        """,
+        """),
     "rnn.md": """
         # Recurrent
 
@@ -114,25 +101,14 @@ def Tiny(channels):
 
 
 def write_project(root: Path, cache: Path) -> Path:
-    for name, text in PAGES.items():
-        path = root / "docs" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    write_site(root, PAGES, {"cache_dir": str(cache), "imports": ["warm_models"], "on_error": "warn"})
     (root / "warm_models.py").write_text(MODULE, encoding="utf-8")
-    config = {
-        "site_name": "Warm",
-        "theme": {"name": "material"},
-        "plugins": ["search", {"cnn-cost": {"cache_dir": str(cache), "imports": ["warm_models"],
-                                            "on_error": "warn"}}],
-        "markdown_extensions": ["admonition", "pymdownx.superfences", "pymdownx.inlinehilite"],
-    }
-    (root / "mkdocs.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return root / "mkdocs.yml"
 
 
 def build(config: Path, site: Path) -> tuple[bool, str]:
     """Build in a fresh process; (torch imported?, output)."""
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    env = build_env(PYTHONDONTWRITEBYTECODE="1")
     proc = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(config), str(site)],
         cwd=config.parent, capture_output=True, text=True, timeout=BUILD_TIMEOUT, env=env, check=False,
