@@ -155,33 +155,26 @@ def parse_claim(path: str, raw: str, line: int | None = None, kind: str | None =
         if len(dims) > 8:
             raise CnnCostError(f"{path}: a shape has at most 8 dimensions", line)
         return Claim(path, raw, line, "shape", shape=dims)
-    if kind == "memory":
+    memory = kind == "memory"
+    if memory:
         m = _MEMORY_RE.match(raw)
-        if not m:
-            raise CnnCostError(
-                f"{path}: expected a size with a unit such as 233.71 MiB, 2.18 MB or 2,180,392 B, not {raw!r}", line
-            )
-        value, decimals, trailing = _decimal(m["num"])
-        unit = m["unit"]
-        approx = bool(m["approx"])
-        exact = unit == "B" and not decimals and not approx
-        low, high = _interval(value, MEMORY_UNITS[unit], decimals, trailing, approx, exact)
-        return Claim(path, raw, line, "memory", low, high, unit=unit, scale=MEMORY_UNITS[unit],
-                     decimals=decimals, exact=exact)
-    m = _COUNT_RE.match(raw)
+        example = "a size with a unit such as 233.71 MiB, 2.18 MB or 2,180,392 B"
+    else:
+        m = _COUNT_RE.match(raw)
+        example = "a number such as 545,098, 61.26M or ~1.7G"
     if not m:
-        raise CnnCostError(
-            f"{path}: expected a number such as 545,098, 61.26M or ~1.7G, not {raw[:40]!r}", line
-        )
+        raise CnnCostError(f"{path}: expected {example}, not {raw[:40]!r}", line)
     value, decimals, trailing = _decimal(m["num"])
-    suffix = m["suffix"]
-    approx = bool(m["approx"])
-    exact = not suffix and not approx and kind != "ratio"
     if len(str(value)) > 30:
         raise CnnCostError(f"{path}: number too long", line)
-    low, high = _interval(value, SI[suffix], decimals, trailing, approx, exact)
-    return Claim(path, raw, line, "ratio" if kind == "ratio" else "count", low, high,
-                 unit=suffix.upper(), scale=SI[suffix], decimals=decimals, exact=exact)
+    unit = m["unit"] if memory else m["suffix"]
+    scale = MEMORY_UNITS[unit] if memory else SI[unit]
+    approx = bool(m["approx"])
+    # exact: a count without a suffix (a ratio is never exact), bytes without decimals
+    exact = not approx and ((unit == "B" and not decimals) if memory else (not unit and kind != "ratio"))
+    low, high = _interval(value, scale, decimals, trailing, approx, exact)
+    return Claim(path, raw, line, kind if kind in ("memory", "ratio") else "count", low, high,
+                 unit=unit if memory else unit.upper(), scale=scale, decimals=decimals, exact=exact)
 
 
 # -------------------------------------------------------------- checking ----

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnn_cost.layers.registry import Cost, Shape, ShapeMismatch, equation, fmt, n, register
+from cnn_cost.layers.registry import Cost, Shape, ShapeMismatch, equation, fmt, n, register, sequence_dims
 
 
 def _params(m: Any) -> tuple[int, str]:
@@ -37,12 +37,7 @@ def multihead_attention(m: Any, x: Shape, y: Shape | None) -> Cost:
         raise ShapeMismatch(f"as self-attention, key and value have {e} features: kdim {kdim} and vdim {vdim} "
                             "must equal embed_dim")
     bias = m.in_proj_bias is not None
-    if len(x) == 2:
-        length, batch = x[0], 1
-    elif m.batch_first:
-        batch, length = x[0], x[1]
-    else:
-        length, batch = x[0], x[1]
+    length, batch = sequence_dims(x, m.batch_first)
     out_bias = m.out_proj.bias is not None
     proj_weights = e * e + e * kdim + e * vdim
     # add_bias_kv appends one key/value position, add_zero_attn one more: the scores are L x S

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnn_cost.layers.registry import Cost, ParamsFn, Shape, ShapeMismatch, equation, fmt, n, register
+from cnn_cost.layers.registry import Cost, ParamsFn, Shape, ShapeMismatch, equation, fmt, n, register, sequence_dims
 
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
 # FLOPs per hidden unit and step outside the products (detailed): activations and state updates.
@@ -65,12 +65,7 @@ def _recurrent(kind: str) -> Any:
             raise ShapeMismatch(f"expects {m.input_size} input features (last dimension), got {x[-1]}")
         h, proj, r, dirs, inputs = _sizes(m)
         bias = bool(m.bias)
-        if len(x) == 2:
-            steps, batch = x[0], 1
-        elif m.batch_first:
-            batch, steps = x[0], x[1]
-        else:
-            steps, batch = x[0], x[1]
+        steps, batch = sequence_dims(x, m.batch_first)
         macs_per_step = sum(dirs * (gates * h * (fin + r) + proj * h) for fin in inputs)
         m_terms = []
         for fin in inputs:

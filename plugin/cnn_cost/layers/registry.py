@@ -233,6 +233,13 @@ def dim_index(dim: int, rank: int, what: str) -> int:
     return dim % size
 
 
+def sequence_dims(x: Shape, batch_first: bool) -> tuple[int, int]:
+    """(steps, batch) of a sequence input: unbatched (L, F), batch-first (N, L, F) or sequence-first (L, N, F)."""
+    if len(x) == 2:
+        return x[0], 1
+    return (x[1], x[0]) if batch_first else (x[0], x[1])
+
+
 def equation(expr: str, result: int) -> str:
     """'expr = result', leaving out the expression when it says nothing more."""
     if expr == str(result) or expr == n(result):
