@@ -74,3 +74,17 @@ def test_version_and_no_site(tmp_path: Path):
     assert version.returncode == 0 and version.stdout.startswith("cnn-cost ")
     nothing = run_in(tmp_path, "check")
     assert nothing.returncode == 2 and "no paths given and no mkdocs.yml" in nothing.stderr
+
+
+def test_a_reused_markdown_instance_converts_the_same_page_twice():
+    """Python-Markdown's reset() starts a new page: block ids do not clash across documents."""
+    from cnn_cost.cli import converter
+    from cnn_cost.session import Session
+
+    session = Session(on_error="warn")
+    md = converter(session)
+    first = md.convert(GOOD.format(params=36))
+    md.reset()
+    second = md.convert(GOOD.format(params=36))
+    assert first == second
+    assert session.problems == []

@@ -140,6 +140,7 @@ class CnnCostExtension(Extension):
     def extendMarkdown(self, md: Markdown) -> None:
         md.cnn_cost_session = self.session  # type: ignore[attr-defined]
         md.cnn_cost_page = PageState(self.session, self.session.current_path, self.session.current_offset)  # type: ignore[attr-defined]
+        self.md = md  # for reset(): a reused Markdown instance starts each document with a fresh page
         md.registerExtension(self)
         md.preprocessors.register(LinePreprocessor(md), "cnn_cost_lines", 29)
 
