@@ -10,8 +10,10 @@ GOOD = "# Net\n\n```cnn-cost\nid: fc\ninput: [1, 8]\nmodel: nn.Linear(8, 4)\nexp
 
 
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """The CLI in a directory without mkdocs.yml (in the repository it would read the project's site and cache)."""
+    path = Path(str(args[-1]))
     return subprocess.run([sys.executable, "-m", "cnn_cost.cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=120, check=False)
+                          timeout=120, check=False, cwd=path.parent)
 
 
 def test_check_passes_and_fails_with_location(tmp_path: Path):
