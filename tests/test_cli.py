@@ -26,7 +26,7 @@ def test_check_passes_and_fails_with_location(tmp_path: Path):
     assert "1 blocks in 1 files, 0 problems" in ok.stderr
     failed = run("check", good, bad)
     assert failed.returncode == 1
-    assert f"{bad}:8: cnn-cost block 'fc': params: expected 35, computed 36" in failed.stderr
+    assert "bad.md:8: cnn-cost block 'fc': params: expected 35, computed 36" in failed.stderr
     assert "Traceback" not in failed.stderr
 
 
