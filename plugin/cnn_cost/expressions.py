@@ -14,6 +14,7 @@ from typing import Union
 
 from cnn_cost.errors import CnnCostError
 from cnn_cost.layers import REGISTRY
+from cnn_cost.vocabulary import CONTAINERS
 
 MAX_EXPR_DEPTH = 40
 MAX_AST_NODES = 50_000
@@ -168,6 +169,13 @@ class ExprParser:
                 raise self.fail(f"names starting with '_' are not allowed: {part!r}", func)
         name = parts[-1]
         prefix = ".".join(parts[:-1])
+        if prefix == "cnn":  # the package's own containers (contract 2b): never confused with nn.X
+            if name not in CONTAINERS:
+                raise self.fail(
+                    f"unknown container 'cnn.{name}'{suggest(name, CONTAINERS)}; the package's containers are: "
+                    f"{', '.join('cnn.' + c for c in CONTAINERS)}", func,
+                )
+            return None, "cnn." + name
         if prefix in ("", "nn", "torch.nn"):
             if name not in REGISTRY:
                 hint = suggest(name, REGISTRY)

@@ -32,3 +32,11 @@ ClaimKind = Literal["count", "memory", "shape", "ratio"]
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 """A block id or a layer name in `layers:`."""
+
+ContainerName = Literal["Residual", "Add", "Concat", "Mul", "Repeat"]
+CONTAINERS: tuple[ContainerName, ...] = get_args(ContainerName)
+"""The package's own containers for branching networks, written `cnn.Residual(...)` (contract 2b)."""
+
+Mode = Literal["eval", "train"]
+MODES: tuple[Mode, ...] = get_args(Mode)
+"""The mode a block's model runs in (`mode:`): BatchNorm on running or batch statistics, Dropout off or on."""
