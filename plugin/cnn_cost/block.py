@@ -28,7 +28,7 @@ from cnn_cost.expressions import (  # noqa: F401 - re-exported: the block's publ
     Value,
     suggest,
 )
-from cnn_cost.vocabulary import CONVENTIONS, COUNTER_NAMES, ID_PATTERN
+from cnn_cost.vocabulary import CONVENTIONS, COUNTER_NAMES, ID_PATTERN, MODES
 from cnn_cost.yamlsafe import MAX_YAML_DEPTH, Where, compose, expression_source, pairs, scalar  # noqa: F401
 
 MAX_BODY_CHARS = 100_000
@@ -36,7 +36,8 @@ MAX_DIMS = 6
 
 _DIGITS_RE = re.compile(r"^[0-9]+$")
 
-BLOCK_KEYS = ("id", "title", "input", "model", "layers", "dtype", "flops", "columns", "as", "xfail", "expect")
+BLOCK_KEYS = ("id", "title", "input", "inputs", "model", "layers", "dtype", "flops", "mode", "columns", "as", "uncounted",
+              "xfail", "expect")
 DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
 COLUMNS = ("layer", "type", "output", "params", "macs", "flops", "formula", "params_share", "flops_share")
 DEFAULT_COLUMNS = ("layer", "type", "output", "params", "macs", "flops", "formula")
@@ -53,12 +54,16 @@ class Block:
     title: str | None = None
     input: tuple[int, ...] | None = None
     input_has_batch: bool = False
+    # `inputs:` (layers with several inputs): the shapes after the first, which is `input`
+    more_inputs: tuple[tuple[tuple[int, ...], bool], ...] = ()  # (shape, written with its batch dimension)
     model: Call | None = None
     layers: tuple[tuple[str, Call], ...] | None = None
     dtype: str = "float32"
     flops: str | None = None
+    mode: str = "eval"  # the mode the model runs in: BatchNorm on running or batch statistics, Dropout off or on
     columns: tuple[str, ...] = DEFAULT_COLUMNS
     counters: tuple[str, ...] = ()  # `as:`: counting libraries to show a column for
+    uncounted_ok: bool = False  # `uncounted: ok`: an imported model may run operations nobody counts
     xfail: bool = False
     expect: tuple[Claim, ...] = field(default_factory=tuple)
 
@@ -110,6 +115,27 @@ def _input(node: yaml.Node, where: Where) -> tuple[tuple[int, ...], bool]:
     return shape, has_batch
 
 
+MAX_INPUTS = 8
+
+
+def _inputs(node: yaml.Node, where: Where) -> dict[str, object]:
+    """`inputs: [8x64, 12x32]` or a YAML list of shapes: the first is the block's `input`."""
+    if isinstance(node, yaml.SequenceNode) and node.value and all(
+        isinstance(v, yaml.ScalarNode) and _DIGITS_RE.match(v.value) for v in node.value
+    ):
+        raise CnnCostError(
+            "`inputs` is a list of shapes, e.g. `[8x64, 12x32]`; for one input write `input: [1, 8, 64]`",
+            *where.at(node),
+        )
+    if not isinstance(node, yaml.SequenceNode) or not node.value:
+        raise CnnCostError("`inputs` must be a list of shapes, e.g. `[8x64, 12x32]`", *where.at(node))
+    if len(node.value) > MAX_INPUTS:
+        raise CnnCostError(f"`inputs` gives more than {MAX_INPUTS} shapes", *where.at(node))
+    shapes = [_input(item, where) for item in node.value]
+    (first, has_batch), rest = shapes[0], tuple(shapes[1:])
+    return {"input": first, "input_has_batch": has_batch, "more_inputs": rest}
+
+
 def parse_block(body: str, first_line: int = 1, imports: Iterable[str] = ()) -> Block:
     """Parse a block body (the text between the fences).
 
@@ -133,6 +159,9 @@ def parse_block(body: str, first_line: int = 1, imports: Iterable[str] = ()) -> 
                 where.line(key.start_mark), where.column(key.start_mark),
             )
         fields.update(_read_key(name, value, body, where, imports))
+    if "input" in keys and "more_inputs" in fields:
+        second = max(keys["input"], keys["inputs"], key=lambda k: k.start_mark.index)
+        raise CnnCostError("give `input:` (one shape) or `inputs:` (a list of shapes), not both", *where.at(second))
     if ("model" in fields) == ("layers" in fields):
         if "model" in fields:  # both: point at the second of the two
             second = max(keys["model"], keys["layers"], key=lambda k: k.start_mark.index)
@@ -162,6 +191,16 @@ def _read_key(name: str, value: yaml.Node, body: str, where: Where, imports: tup
     if name == "input":
         shape, has_batch = _input(value, where)
         return {"input": shape, "input_has_batch": has_batch}
+    if name == "inputs":
+        return _inputs(value, where)
+    if name == "mode":
+        return {"mode": _choice(value, where, "mode", MODES, "mode")}
+    if name == "uncounted":
+        text = scalar(value, where, "uncounted").lower()
+        if text not in ("ok", "true", "false"):
+            raise CnnCostError("`uncounted` must be `ok` (operations nobody counts are allowed) or false",
+                               *where.at(value))
+        return {"uncounted_ok": text in ("ok", "true")}
     if name == "model":
         return {"model": ExprParser(expression_source(value, body, where, "model"), imports).top()}
     if name == "layers":
