@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0 numpy
 	$(BIN)/python -m pip install -q -e '.[material,test,bench]'
+	# ultralytics-thop installs a module named `thop`, as thop 0.1.1 does: kept apart, where
+	# tests/test_counters.py imports it from (ULTRALYTICS_THOP)
+	$(BIN)/python -m pip install -q --no-deps --upgrade --target $(VENV)/ultralytics-thop ultralytics-thop==2.2.3
 	touch $(STAMP)
 
 site: $(STAMP)  ## build and verify the guide into site/

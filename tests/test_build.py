@@ -90,7 +90,8 @@ def test_shape_mismatch_points_at_the_layer(site):
            "                nn.Linear(100, 10))\n```\n"
     built = mkdocs(site({"index.md": page}))
     assert built.code == 1
-    assert re.search(r"docs/index\.md:5:17: .*layer 2 \(Linear\) cannot take an input of shape \[1, 7200\]",
+    assert re.search(r"docs/index\.md:5:17: .*layer 2, Linear\(100, 10\), expects 100 input features "
+                     r"\(last dimension\), got 7,?200; layer 1 gives \[1, 7200\]",
                      built.out), built.out
 
 

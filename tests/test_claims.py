@@ -318,11 +318,15 @@ def test_metric_kinds() -> None:
     assert {m: metric_kind(m) for m in TOTAL_METRICS} == {
         "params": "count", "trainable": "count", "buffers": "count", "memory": "memory", "macs": "count",
         "flops": "count", "output": "shape",
+        "activations": "memory",
         # what a counting library reports, for blocks with `as:`
         "thop": "count", "ptflops": "count", "fvcore": "count", "torchinfo": "count", "torch": "count",
+        "torchsummary": "count", "torchstat": "count", "ultralytics-thop": "count", "torchstat-madd": "count",
+        # sizes the libraries print (their "MB" are MiB)
+        "torchsummary-pass": "memory", "torchsummary-input": "memory", "torchsummary-params-size": "memory",
+        "torchsummary-total": "memory", "torchstat-memory": "memory", "torchstat-memrw": "memory",
     }
-    assert set(LAYER_METRICS) == {"params", "macs", "flops", "output", "thop", "ptflops", "fvcore", "torchinfo",
-                                  "torch"}
+    assert set(LAYER_METRICS) == set(TOTAL_METRICS) - {"trainable", "buffers", "memory"}
 
 
 def test_counter_claims_need_as() -> None:

@@ -3,15 +3,21 @@
 The library tests build real CPU models in eval mode at batch 1, run each library, and compare its
 total with the sum of the rules over the model's leaf layers, exactly. They are skipped when a
 library is not importable (they are the `bench` extra: thop==0.1.1.post2209072238, ptflops==0.7.5,
-fvcore==0.1.5.post20221221, torchinfo==1.8.0); `torch` (torch.utils.flop_counter) always runs.
+fvcore==0.1.5.post20221221, torchinfo==1.8.0; ultralytics-thop==2.2.3, which installs a module named
+`thop` too, lives in its own directory, see `ultralytics_thop`); `torch` (torch.utils.flop_counter)
+always runs. torchsummary and torchstat, which print several numbers each, are tested in
+tests/test_counters_printed.py with the helpers here, as are the containers' merge rows.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.metadata
 import io
 import logging
+import os
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,12 +27,19 @@ import pytest
 import torch
 from torch import nn
 
-from cnn_cost.counters import COUNTERS, FAMILIES, count, family
+from cnn_cost.counters import COUNTERS, FAMILIES, METRICS, count, family
 from cnn_cost.layers import REGISTRY, register
 from cnn_cost.layers.registry import elementwise
 
+# nn.Transformer's advice that its encoder would be faster batch-first is not a verdict
+pytestmark = pytest.mark.filterwarnings("ignore:enable_nested_tensor is True:UserWarning")
+
 Shape = tuple[int, ...]
-TOOLS = ("thop", "ptflops", "fvcore", "torchinfo", "torch")
+TOOLS = ("thop", "ptflops", "fvcore", "torchinfo", "torch", "torchsummary", "torchstat", "ultralytics-thop")
+LIBRARIES = ("thop", "ptflops", "fvcore", "torchinfo", "torch", "ultralytics-thop")  # one number each, any model
+ROOT = Path(__file__).resolve().parents[1]
+ULTRALYTICS_THOP = Path(os.environ.get("ULTRALYTICS_THOP", ROOT / ".venv" / "ultralytics-thop"))
+"""Where `make` installs ultralytics-thop (`pip install --target`), apart from thop 0.1.1: both are `thop`."""
 
 
 # ------------------------------------------------------------ models ----
@@ -45,7 +58,10 @@ class Call(nn.Module):
             return self.layer(x, x, x, need_weights=False)[0]  # type: ignore[no-any-return]
         if self.how == "both":
             return self.layer(x, x)  # type: ignore[no-any-return]
-        return self.layer(x)[0]  # type: ignore[no-any-return]
+        out = self.layer(x)
+        if self.how == "cell":  # RNNCell, GRUCell: the hidden state; LSTMCell: (h, c)
+            return out if isinstance(out, torch.Tensor) else out[0]
+        return out[0]  # type: ignore[no-any-return]
 
 
 def cifar_net() -> nn.Module:
@@ -106,6 +122,12 @@ LAYER_CASES: list[Case] = [
     ("conv2d_same", lambda: nn.Sequential(nn.Conv2d(4, 4, (3, 5), padding="same", bias=False)), (1, 4, 9, 9)),
     ("conv1d_valid", lambda: nn.Sequential(nn.Conv1d(3, 4, 5, padding="valid")), (1, 3, 20)),
     ("conv2d_reflect", lambda: nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect")), (1, 3, 8, 8)),
+    ("conv2d_same_reflect", lambda: nn.Sequential(nn.Conv2d(3, 4, 3, padding="same", padding_mode="reflect")),
+     (1, 3, 8, 8)),
+    ("conv1d_same_circular", lambda: nn.Sequential(nn.Conv1d(3, 4, 4, padding="same", padding_mode="circular")),
+     (1, 3, 9)),
+    ("conv2d_valid_replicate", lambda: nn.Sequential(nn.Conv2d(3, 4, 3, padding="valid", padding_mode="replicate")),
+     (1, 3, 8, 8)),
     ("conv3d", lambda: nn.Sequential(nn.Conv3d(2, 4, 3, padding=1)), (1, 2, 6, 6, 6)),
     ("convT1d", lambda: nn.Sequential(nn.ConvTranspose1d(4, 6, 3, stride=2)), (1, 4, 10)),
     ("convT2d", lambda: nn.Sequential(nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1)), (1, 8, 7, 7)),
@@ -117,10 +139,16 @@ LAYER_CASES: list[Case] = [
     ("linear_3d", lambda: nn.Sequential(nn.Linear(20, 10)), (1, 5, 20)),
     ("bilinear", lambda: Call(nn.Bilinear(8, 8, 4), "both"), (1, 8)),
     ("embedding", lambda: nn.Sequential(nn.Embedding(100, 8)), (1, 5)),
+    ("embeddingbag", lambda: nn.Sequential(nn.EmbeddingBag(100, 8)), (2, 5)),
+    ("cosine", lambda: Call(nn.CosineSimilarity(), "both"), (1, 8, 4)),
+    ("pairwise", lambda: Call(nn.PairwiseDistance(), "both"), (1, 8)),
     ("bn1d", lambda: nn.Sequential(nn.BatchNorm1d(16)), (1, 16)),
     ("bn1d_3d", lambda: nn.Sequential(nn.BatchNorm1d(16)), (1, 16, 10)),
     ("bn2d", lambda: nn.Sequential(nn.BatchNorm2d(8)), (1, 8, 6, 6)),
     ("bn2d_noaffine", lambda: nn.Sequential(nn.BatchNorm2d(8, affine=False)), (1, 8, 6, 6)),
+    ("bn2d_no_stats", lambda: nn.Sequential(nn.BatchNorm2d(8, track_running_stats=False)), (1, 8, 6, 6)),
+    ("bn1d_no_stats_noaffine", lambda: nn.Sequential(nn.BatchNorm1d(8, affine=False, track_running_stats=False)),
+     (1, 8, 5)),
     ("bn3d", lambda: nn.Sequential(nn.BatchNorm3d(4)), (1, 4, 3, 4, 5)),
     ("in1d", lambda: nn.Sequential(nn.InstanceNorm1d(8)), (1, 8, 10)),
     ("in2d_affine", lambda: nn.Sequential(nn.InstanceNorm2d(8, affine=True)), (1, 8, 6, 6)),
@@ -129,6 +157,11 @@ LAYER_CASES: list[Case] = [
     ("layernorm_noaffine", lambda: nn.Sequential(nn.LayerNorm([8, 4, 4], elementwise_affine=False)), (1, 8, 4, 4)),
     ("layernorm_nobias", lambda: nn.Sequential(nn.LayerNorm(16, bias=False)), (1, 5, 16)),
     ("groupnorm", lambda: nn.Sequential(nn.GroupNorm(2, 8)), (1, 8, 6, 6)),
+    ("rmsnorm", lambda: nn.Sequential(nn.RMSNorm(16)), (1, 5, 16)),
+    ("rmsnorm_noaffine", lambda: nn.Sequential(nn.RMSNorm([4, 6], elementwise_affine=False)), (1, 3, 4, 6)),
+    ("lrn", lambda: nn.Sequential(nn.LocalResponseNorm(3)), (1, 8, 6, 6)),
+    ("lrn_3d", lambda: nn.Sequential(nn.LocalResponseNorm(2)), (1, 6, 10)),
+    ("crossmaplrn", lambda: nn.Sequential(nn.CrossMapLRN2d(3)), (1, 8, 6, 6)),
     ("groupnorm_noaffine", lambda: nn.Sequential(nn.GroupNorm(4, 8, affine=False)), (1, 8, 10)),
     ("maxpool1d", lambda: nn.Sequential(nn.MaxPool1d(2)), (1, 4, 11)),
     ("maxpool2d", lambda: nn.Sequential(nn.MaxPool2d(3, 2, 1)), (1, 4, 9, 9)),
@@ -181,12 +214,77 @@ LAYER_CASES: list[Case] = [
      (1, 7, 32)),
     ("mha_bias_kv", lambda: Call(nn.MultiheadAttention(16, 2, add_bias_kv=True, batch_first=True), "attention"),
      (1, 5, 16)),
+    # second edition: the rest of torch.nn
+    ("encoder", lambda: nn.Sequential(nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0)), (6, 1, 16)),
+    ("encoder_bf_gelu_normfirst", lambda: nn.Sequential(nn.TransformerEncoderLayer(
+        16, 2, 24, batch_first=True, norm_first=True, activation="gelu")), (1, 5, 16)),
+    ("encoder_nobias", lambda: nn.Sequential(nn.TransformerEncoderLayer(8, 2, 16, bias=False, batch_first=True)),
+     (1, 4, 8)),
+    ("decoder", lambda: Call(nn.TransformerDecoderLayer(16, 4, 32), "both"), (5, 1, 16)),
+    ("decoder_bf_gelu", lambda: Call(nn.TransformerDecoderLayer(12, 3, 20, batch_first=True, activation="gelu"),
+                                     "both"), (1, 4, 12)),
+    ("transformer", lambda: Call(nn.Transformer(16, 4, 2, 1, 32), "both"), (5, 1, 16)),
+    ("transformer_bf", lambda: Call(nn.Transformer(12, 2, 1, 2, 20, batch_first=True, norm_first=True), "both"),
+     (1, 4, 12)),
+    ("rnncell", lambda: nn.Sequential(nn.RNNCell(10, 20)), (1, 10)),
+    ("rnncell_relu_nobias", lambda: nn.Sequential(nn.RNNCell(10, 20, bias=False, nonlinearity="relu")), (1, 10)),
+    ("grucell", lambda: nn.Sequential(nn.GRUCell(10, 20)), (1, 10)),
+    ("lstmcell", lambda: Call(nn.LSTMCell(10, 20), "cell"), (1, 10)),
+    ("lstmcell_nobias", lambda: Call(nn.LSTMCell(6, 5, bias=False), "cell"), (1, 6)),
+    ("embeddingbag_max", lambda: nn.Sequential(nn.EmbeddingBag(100, 8, mode="max")), (1, 5)),
+    ("pairwise_keepdim", lambda: Call(nn.PairwiseDistance(keepdim=True), "both"), (1, 8)),
+    ("lrn_5d", lambda: nn.Sequential(nn.LocalResponseNorm(3)), (1, 4, 3, 3, 3)),
+    ("syncbn2d", lambda: nn.Sequential(nn.SyncBatchNorm(8)), (1, 8, 6, 6)),
+    ("syncbn_noaffine_3d", lambda: nn.Sequential(nn.SyncBatchNorm(4, affine=False)), (1, 4, 3, 3, 3)),
+    ("lppool1d", lambda: nn.Sequential(nn.LPPool1d(2, 3)), (1, 4, 10)),
+    ("lppool2d", lambda: nn.Sequential(nn.LPPool2d(2, (2, 3), stride=1)), (1, 3, 8, 9)),
+    ("lppool3d", lambda: nn.Sequential(nn.LPPool3d(3, 2)), (1, 2, 4, 4, 4)),
+    ("fractional2d", lambda: nn.Sequential(nn.FractionalMaxPool2d(3, output_size=(4, 5))), (1, 2, 9, 9)),
+    ("fractional3d", lambda: nn.Sequential(nn.FractionalMaxPool3d(2, output_ratio=0.5)), (1, 2, 6, 6, 6)),
+    ("softmax2d", lambda: nn.Sequential(nn.Softmax2d()), (1, 3, 4, 4)),
+    ("logsoftmax", lambda: nn.Sequential(nn.LogSoftmax(dim=1)), (1, 10)),
+    ("softmin", lambda: nn.Sequential(nn.Softmin(dim=-1)), (1, 4, 7)),
+    ("glu", lambda: nn.Sequential(nn.GLU(dim=1)), (1, 6, 5)),
+    ("threshold", lambda: nn.Sequential(nn.Threshold(0.1, 2.0)), (1, 4, 5)),
+    ("hardtanh", lambda: nn.Sequential(nn.Hardtanh(-2.0, 2.0)), (1, 4, 5)),
+    ("unflatten", lambda: nn.Sequential(nn.Unflatten(1, (2, 4))), (1, 8, 5)),
+    ("pixelshuffle", lambda: nn.Sequential(nn.PixelShuffle(2)), (1, 8, 3, 4)),
+    ("pixelunshuffle", lambda: nn.Sequential(nn.PixelUnshuffle(2)), (1, 2, 6, 4)),
+    ("channelshuffle", lambda: nn.Sequential(nn.ChannelShuffle(2)), (1, 4, 3, 3)),
+    ("upnearest2d", lambda: nn.Sequential(nn.UpsamplingNearest2d(scale_factor=2)), (1, 3, 4, 5)),
+    ("upbilinear2d", lambda: nn.Sequential(nn.UpsamplingBilinear2d(size=(7, 9))), (1, 3, 4, 4)),
+    ("upbilinear2d_scale", lambda: nn.Sequential(nn.UpsamplingBilinear2d(scale_factor=2)), (1, 3, 4, 4)),
+    ("unfold", lambda: nn.Sequential(nn.Unfold(3, padding=1)), (1, 3, 6, 6)),
+    ("fold", lambda: nn.Sequential(nn.Fold((4, 5), (2, 2))), (1, 12, 12)),
+    ("zeropad2d", lambda: nn.Sequential(nn.ZeroPad2d((1, 2, 0, 3))), (1, 3, 4, 4)),
+    ("constantpad1d", lambda: nn.Sequential(nn.ConstantPad1d(2, 1.5)), (1, 3, 5)),
+    ("reflectionpad2d", lambda: nn.Sequential(nn.ReflectionPad2d(1)), (1, 3, 4, 4)),
+    ("replicationpad3d", lambda: nn.Sequential(nn.ReplicationPad3d(1)), (1, 2, 3, 3, 3)),
+    ("circularpad1d", lambda: nn.Sequential(nn.CircularPad1d(2)), (1, 3, 4)),
+    ("dropouts", lambda: nn.Sequential(nn.Dropout1d(), nn.AlphaDropout(), nn.FeatureAlphaDropout()), (1, 3, 4)),
 ]
 
 # One case per registry layer of the families whose members are built alike (below), so that a new entry there
 # is checked against every library without a line here; LAYER_CASES adds the configurations that matter. A
 # type that cannot be built so fails its case, named: give it arguments in PROBE_ARGUMENTS, or a case above.
-PROBE_ARGUMENTS: dict[str, dict[str, Any]] = {"Softmax": {"dim": 1}, "Upsample": {"scale_factor": 2}}
+PROBE_ARGUMENTS: dict[str, dict[str, Any]] = {
+    "Softmax": {"dim": 1}, "Upsample": {"scale_factor": 2}, "LogSoftmax": {"dim": 1}, "Softmin": {"dim": 1},
+    "UpsamplingNearest2d": {"scale_factor": 2}, "UpsamplingBilinear2d": {"scale_factor": 2},
+    "Threshold": {"threshold": 0.1, "value": 0.0}, "GLU": {"dim": 1}, "ChannelShuffle": {"groups": 2},
+    "PixelShuffle": {"upscale_factor": 2}, "PixelUnshuffle": {"downscale_factor": 2},
+    "Unflatten": {"dim": 1, "unflattened_size": (2, 2)}, "Unfold": {"kernel_size": 2},
+    "Fold": {"output_size": (4, 5), "kernel_size": 2},
+    **{f"{pad}Pad{d}d": {"padding": 1} for pad in ("Zero", "Reflection", "Replication", "Circular") for d in (1, 2, 3)},
+    **{f"ConstantPad{d}d": {"padding": 1, "value": 0.5} for d in (1, 2, 3)},
+    **{f"LPPool{d}d": {"kernel_size": 2} for d in (1, 2, 3)},
+    **{f"FractionalMaxPool{d}d": {"output_ratio": 0.5} for d in (2, 3)},
+}
+# Inputs other than the family's: the layer wants another rank or size
+PROBE_INPUTS: dict[str, Shape] = {
+    "Dropout1d": (1, 4, 5), "PixelUnshuffle": (1, 4, 6, 6), "Fold": (1, 4 * 4, 12),
+    **{f"{pad}Pad1d": (1, 4, 5) for pad in ("Reflection", "Replication", "Circular")},
+    **{f"{pad}Pad3d": (1, 2, 4, 4, 4) for pad in ("Reflection", "Replication", "Circular")},
+}
 PROBED = ("activation", "pool", "conv", "recurrent")
 
 
@@ -199,12 +297,14 @@ def probe(name: str) -> Case:
         return getattr(nn, name)(*args, **kwargs, **PROBE_ARGUMENTS.get(name, {}))  # type: ignore[no-any-return]
 
     if kind == "activation":
-        return name, lambda: nn.Sequential(layer()), (1, 4, 5, 5)
+        return name, lambda: nn.Sequential(layer()), PROBE_INPUTS.get(name, (1, 4, 5, 5))
     if kind == "pool":
         return name, lambda: nn.Sequential(layer(2)), (1, 3, *spatial)
     if kind == "conv":
         return name, lambda: nn.Sequential(layer(4, 6, 3)), (1, 4, *spatial)
     assert kind == "recurrent", (name, kind)
+    if name.endswith("Cell"):
+        return name, lambda: Call(layer(6, 8), "cell"), (2, 6)
     return name, lambda: Call(layer(6, 8, batch_first=True), "first"), (1, 5, 6)
 
 
@@ -236,6 +336,23 @@ def _is_row(module: nn.Module) -> bool:
     return REGISTRY[name].atomic or not any(True for _ in module.children())
 
 
+def row_modules(model: nn.Module) -> list[nn.Module]:
+    """The modules that are rows, as a block's table has them: none inside an atomic layer (a Transformer
+    layer's Linear and LayerNorm are its parts, not rows of their own)."""
+    rows: list[nn.Module] = []
+
+    def visit(module: nn.Module) -> None:
+        if _is_row(module):
+            rows.append(module)
+            if REGISTRY[type(module).__name__].atomic:
+                return
+        for child in module.children():
+            visit(child)
+
+    visit(model)
+    return rows
+
+
 def _first(value: Any) -> torch.Tensor | None:
     while isinstance(value, (tuple, list)) and value:
         value = value[0]
@@ -244,13 +361,14 @@ def _first(value: Any) -> torch.Tensor | None:
 
 def _input(shape: Shape, model: nn.Module) -> torch.Tensor:
     torch.manual_seed(0)
-    if any(isinstance(m, nn.Embedding) for m in model.modules()):
+    if any(isinstance(m, (nn.Embedding, nn.EmbeddingBag)) for m in model.modules()):
         return torch.randint(0, 100, shape)
     return torch.randn(shape)
 
 
-def rule_totals(model: nn.Module, x: torch.Tensor) -> dict[str, int]:
-    """Each tool's total by the rules: one forward pass on CPU, the rule summed over the leaf rows."""
+def rule_totals(model: nn.Module, x: torch.Tensor, mode: str = "eval") -> dict[str, int]:
+    """Each number's total by the rules (every tool's, and their details: `torchstat-madd`, ...): one
+    forward pass on CPU in `mode`, the rule summed over the leaf rows."""
     rows: list[tuple[str, nn.Module, Shape, Shape]] = []
 
     def hook(module: nn.Module, args: tuple[Any, ...], out: Any) -> None:
@@ -259,19 +377,19 @@ def rule_totals(model: nn.Module, x: torch.Tensor) -> dict[str, int]:
         assert yout is not None
         rows.append((type(module).__name__, module, tuple(xin.shape), tuple(yout.shape)))
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if _is_row(m)]
+    handles = [m.register_forward_hook(hook) for m in row_modules(model)]
     try:
         with torch.no_grad():
-            model.eval()(x)
+            model.train(mode == "train")(x)
     finally:
         for h in handles:
             h.remove()
     assert rows
-    totals = dict.fromkeys(TOOLS, 0)
+    totals = dict.fromkeys(METRICS, 0)
     for kind, module, xin, yout in rows:
         cost = REGISTRY[kind].cost(module, xin, yout)  # type: ignore[misc]
-        for tool in TOOLS:
-            totals[tool] += count(tool, kind, module, xin, yout, cost)
+        for metric in METRICS:
+            totals[metric] += count(metric, kind, module, xin, yout, cost)
     return totals
 
 
@@ -292,6 +410,8 @@ def _quiet() -> Iterator[None]:
 
 
 def _library(name: str) -> Any:
+    if name == "ultralytics-thop":
+        return ultralytics_thop()
     with _quiet():
         try:
             return importlib.import_module(name)
@@ -299,13 +419,48 @@ def _library(name: str) -> Any:
             pytest.skip(f"{name} is not installed")
 
 
-def measure(tool: str, make: Callable[[], nn.Module], shape: Shape) -> int:
-    """The total `tool` reports for a fresh model in eval mode, rounded where it gives a float."""
+_ULTRALYTICS: list[Any] = []
+
+
+def ultralytics_thop() -> Any:
+    """ultralytics-thop's `thop` package, imported from ULTRALYTICS_THOP beside thop 0.1.1's `thop`.
+
+    Both are imported as `thop` and ultralytics-thop imports its submodules absolutely (`from
+    thop.vision...`): it is imported once with thop 0.1.1's modules taken out of `sys.modules` and its
+    directory first on `sys.path`, which are put back after; its functions keep their own modules.
+    """
+    if _ULTRALYTICS:
+        return _ULTRALYTICS[0]
+    if not (ULTRALYTICS_THOP / "thop" / "profile.py").is_file():
+        pytest.skip(f"ultralytics-thop is not installed in {ULTRALYTICS_THOP} (make installs it)")
+
+    def ours(name: str) -> bool:
+        return name == "thop" or name.startswith("thop.")
+
+    saved = {name: module for name, module in sys.modules.items() if ours(name)}
+    for name in saved:
+        del sys.modules[name]
+    sys.path.insert(0, str(ULTRALYTICS_THOP))
+    try:
+        with _quiet():
+            module = importlib.import_module("thop")
+    finally:
+        sys.path.remove(str(ULTRALYTICS_THOP))
+        for name in [name for name in sys.modules if ours(name)]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+    assert Path(module.__file__).is_relative_to(ULTRALYTICS_THOP), module.__file__
+    _ULTRALYTICS.append(module)
+    return module
+
+
+def measure(tool: str, make: Callable[[], nn.Module], shape: Shape, mode: str = "eval") -> int:
+    """The total `tool` reports for a fresh model in `mode` (eval by default), rounded where it gives a float."""
     torch.manual_seed(0)
-    model = make().eval()
+    model = make().train(mode == "train")
     x = _input(shape, model)
-    if tool == "thop":
-        thop = _library("thop")
+    if tool in ("thop", "ultralytics-thop"):
+        thop = _library(tool)
         with _quiet():
             ops, _ = thop.profile(model, inputs=(x,), verbose=False)
         return round(ops)
@@ -335,13 +490,18 @@ def measure(tool: str, make: Callable[[], nn.Module], shape: Shape) -> int:
     return int(counter.get_total_flops())
 
 
-@pytest.mark.parametrize("tool", TOOLS)
+@pytest.mark.parametrize("tool", LIBRARIES)
 @pytest.mark.parametrize(("make", "shape"), [pytest.param(m, s, id=i) for i, m, s in ALL_CASES])
 def test_rules_match_library(tool: str, make: Callable[[], nn.Module], shape: Shape) -> None:
-    reported = measure(tool, make, shape)
+    check_library(tool, make, shape)
+
+
+def check_library(tool: str, make: Callable[[], nn.Module], shape: Shape, mode: str = "eval") -> None:
+    """The library's total for a fresh model in `mode` equals the rules' total over its rows."""
+    reported = measure(tool, make, shape, mode)
     torch.manual_seed(0)
     model = make()
-    assert rule_totals(model, _input(shape, model))[tool] == reported
+    assert rule_totals(model, _input(shape, model), mode)[tool] == reported
 
 
 # Batch 2: the rules read the batch from the shapes (ptflops divides its module hooks by it). Not
@@ -349,14 +509,66 @@ def test_rules_match_library(tool: str, make: Callable[[], nn.Module], shape: Sh
 # is fractional too, and ptflops truncates only its total (411 there; the rows give 410).
 BATCH2 = ("cifar_net", "small_cnn", "alexnet_bn", "seq_mixed", "conv2d", "convT2d", "linear_3d", "bn2d",
           "maxpool2d", "up_nearest", "up_bilinear", "up_size", "lstm", "gru", "mha", "PReLU", "softmax",
-          "adaptiveavg2d_odd", "layernorm", "embedding", "bilinear")
+          "adaptiveavg2d_odd", "layernorm", "embedding", "bilinear", "encoder_bf_gelu_normfirst", "decoder_bf_gelu",
+          "transformer_bf", "rnncell", "lstmcell", "embeddingbag_max", "lppool2d", "fractional2d", "glu", "fold",
+          "unfold", "pixelshuffle", "zeropad2d", "upbilinear2d_scale", "pairwise_keepdim")
 
 
-@pytest.mark.parametrize("tool", TOOLS)
+@pytest.mark.parametrize("tool", LIBRARIES)
 @pytest.mark.parametrize(("make", "shape"), [pytest.param(m, (2, *s[1:]), id=i)
                                              for i, m, s in ALL_CASES if i in BATCH2])
 def test_rules_match_library_batch2(tool: str, make: Callable[[], nn.Module], shape: Shape) -> None:
     test_rules_match_library(tool, make, shape)
+
+
+# Training mode (a block's `mode: train`): thop, ultralytics-thop, ptflops put the model in eval mode
+# themselves and torchinfo counts parameters, so only fvcore (BatchNorm on batch statistics: 5 or 4 per
+# element) and torch's counter (which counts no norm) could differ; every library is checked.
+TRAIN = ("small_cnn", "alexnet_bn", "seq_mixed", "bn1d_3d", "bn2d", "bn2d_noaffine", "bn3d", "bn2d_no_stats",
+         "in3d", "layernorm", "groupnorm", "conv2d_reflect")
+
+
+@pytest.mark.parametrize("tool", LIBRARIES)
+@pytest.mark.parametrize(("make", "shape"), [pytest.param(m, (2, *s[1:]), id=i)
+                                             for i, m, s in ALL_CASES if i in TRAIN])
+def test_rules_match_library_in_training_mode(tool: str, make: Callable[[], nn.Module], shape: Shape) -> None:
+    check_library(tool, make, shape, mode="train")
+
+
+def test_fvcore_batchnorm_follows_the_mode() -> None:
+    """fvcore's BatchNorm: 2 per element in eval, 5 in training and without running statistics."""
+    x: Shape = (2, 8, 6, 6)
+    for mode, stats, per_element in (("eval", True, 2), ("train", True, 5), ("eval", False, 5), ("train", False, 5)):
+        bn = nn.BatchNorm2d(8, track_running_stats=stats).train(mode == "train")
+        cost = REGISTRY["BatchNorm2d"].cost(bn, x, x)  # type: ignore[misc]
+        assert count("fvcore", "BatchNorm2d", bn, x, x, cost) == per_element * 2 * 8 * 6 * 6, (mode, stats)
+        if _installed("fvcore"):
+            assert measure("fvcore", lambda b=bn: nn.Sequential(b), x, mode) == per_element * 2 * 8 * 6 * 6
+
+
+def _installed(name: str) -> bool:
+    try:
+        importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_rules_follow_the_installed_release(tool: str) -> None:
+    """The column header says which release the rules follow (render.py); the installed library is it."""
+    from packaging.version import Version
+
+    spec = COUNTERS[tool]
+    assert spec.header == f"{tool} {spec.release.split('.post')[0]}"
+    if tool == "ultralytics-thop":
+        module = ultralytics_thop()
+        installed = module.__version__
+    elif not _installed(spec.package):
+        pytest.skip(f"{spec.package} is not installed")
+    else:
+        installed = importlib.metadata.version(spec.package)
+    assert Version(installed).public == Version(spec.release).public, (tool, installed, spec.release)
 
 
 def test_thop_softmax_without_dim_raises() -> None:
@@ -392,7 +604,13 @@ def test_every_counter_has_a_rule_per_family() -> None:
         assert sorted(spec.rules) == LEAVES, tool
         assert spec.version
         assert spec.unit
-        assert spec.per_mac in (1, 2)
+        assert spec.per_mac in (0, 1, 2)
+        assert spec.package == tool
+        for detail in spec.details:
+            assert detail.name.startswith(tool + "-")
+            assert detail.tool == tool
+            assert tuple(detail.families) == FAMILIES, detail.name
+            assert sorted(detail.rules) == LEAVES, detail.name
     assert tuple(COUNTERS) == TOOLS
 
 
@@ -405,7 +623,7 @@ def test_layer_cases_cover_the_registry() -> None:
             except Exception as error:  # a new registry layer its family's probe cannot build
                 raise AssertionError(f"case {cid!r} cannot be built ({error}): give it arguments in "
                                      "PROBE_ARGUMENTS or a case in LAYER_CASES") from error
-            seen |= {type(m).__name__ for m in model.modules() if _is_row(m)}
+            seen |= {type(m).__name__ for m in row_modules(model)}
     missing = sorted(set(LEAVES) - seen)
     assert not missing, f"no case builds the registry layers {missing}: add them to LAYER_CASES"
     assert seen == set(LEAVES)
@@ -417,17 +635,21 @@ NOT_YET_REGISTERED = ("Softsign", "Tanhshrink", "LogSigmoid", "SELU", "CELU", "S
 
 @pytest.fixture
 def mish() -> Iterator[str]:
-    """An activation the registry does not have yet, registered for this test only, as activation.py
-    registers its elementwise activations."""
-    name = next(n for n in NOT_YET_REGISTERED if n not in REGISTRY)
+    """An activation registered afresh for this test only, as activation.py registers its elementwise
+    activations: one the registry does not have yet, else one of those taken out for the test (the
+    registry has them all by now) and put back after."""
+    name = next((n for n in NOT_YET_REGISTERED if n not in REGISTRY), NOT_YET_REGISTERED[0])
+    saved = REGISTRY.pop(name, None)
     register(name)(elementwise(1, "one per element"))
     try:
         yield name
     finally:
         del REGISTRY[name]
+        if saved is not None:
+            REGISTRY[name] = saved
 
 
-@pytest.mark.parametrize("tool", TOOLS)
+@pytest.mark.parametrize("tool", LIBRARIES)
 def test_a_new_registry_activation_needs_no_counter_rule(tool: str, mish: str) -> None:
     """What adding an activation to the registry gives: each library's activation rule, as the library counts."""
     assert family(mish) == "activation"
@@ -477,7 +699,7 @@ CIFAR_EXPECTED: dict[str, tuple[tuple[int, ...], int]] = {
 }
 
 
-@pytest.mark.parametrize("tool", TOOLS)
+@pytest.mark.parametrize("tool", CIFAR_EXPECTED)
 def test_cifar_net_constants(tool: str) -> None:
     rows, total = CIFAR_EXPECTED[tool]
     with torch.device("meta"):

@@ -85,11 +85,19 @@ def test_block_runs_on_cpu_with_the_same_numbers(body: str) -> None:
         module.register_forward_hook(hook)
     first = leaves[0][1] if leaves else None
     spec = REGISTRY.get(type(first).__name__)
-    shape = batched_input(block, first, spec if spec is not None and spec.cost is not None else None)
-    dtype = torch.long if type(first).__name__ == "Embedding" else torch.float32
-    x = torch.randint(0, 2, shape) if dtype == torch.long else torch.randn(shape)
+    spec = spec if spec is not None and spec.cost is not None else None
+    given = [batched_input(block, first, spec)] + [batched_input(block, first, spec, more)
+                                                   for more in block.more_inputs]
+    dtype = torch.long if spec is not None and spec.index_input else torch.float32
+    xs = [torch.randint(0, 2, s) if dtype == torch.long else torch.randn(s) for s in given]
     with torch.no_grad():
-        out = model(x)
+        if len(xs) > 1 and isinstance(model, torch.nn.Sequential):  # `inputs:`: all go to the first layer
+            children = list(model)
+            out = children[0](*xs)
+            for child in children[1:]:
+                out = child(out)
+        else:
+            out = model(*xs)
     while isinstance(out, (tuple, list)):
         out = out[0]
     assert tuple(out.shape) == result.output

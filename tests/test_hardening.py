@@ -92,9 +92,18 @@ def test_a_deep_recurrent_stack_is_refused_before_it_is_built() -> None:
 def test_a_block_too_costly_to_build_is_refused_before_it_is_built() -> None:
     started = time.perf_counter()
     with pytest.raises(CnnCostError) as info:
-        evaluate(parse_block("input: 2x8\nmodel: nn.Sequential(*[nn.MultiheadAttention(8, 2)] * 9999)\n"))
+        evaluate(parse_block("input: 2x8\nmodel: cnn.Repeat(1000, " + ", ".join(["nn.MultiheadAttention(8, 2)"] * 6)
+                             + ")\n"))
     assert time.perf_counter() - started < 5
     assert f"the limit per block is {MAX_WORK:,}" in info.value.message
+
+
+def test_one_module_repeated_many_times_is_built_once() -> None:
+    """`[layer] * 9999` is one module called 9,999 times (Python's meaning): built once, counted once."""
+    result = evaluate(parse_block("input: 2x8\nmodel: nn.Sequential(*[nn.MultiheadAttention(8, 2)] * 9999)\n"))
+    assert result.params == 4 * (8 * 8 + 8)
+    assert len(result.rows) == 9999
+    assert sum(r.params for r in result.rows) == result.params
 
 
 def test_a_long_inline_reference_is_refused_fast(site) -> None:

@@ -366,7 +366,7 @@ SPECIAL: dict[str, str] = {
     "list": "- model: nn.ReLU()\n- input: 3\n",
     "flow-list": "[model, input]\n",
     "list-of-lists": "- - 1\n",
-    "unknown-key": RELU + "inputs: 3x32x32\n",
+    "unknown-key": RELU + "inptu: 3x32x32\n",
     "unknown-key-weird": RELU + "__class__: 1\n",
     "unknown-key-long": RELU + "k" * 5000 + ": 1\n",
     "non-scalar-key": "[a]: 1\n" + RELU,

@@ -136,7 +136,8 @@ def wrong_then_right(srv: Server, project: Path, *, marker: int = 1) -> None:
     # a broken block: also a red box, also no abort
     save(page, PAGE.format(c=12, claim="12", marker=marker + 1).replace("Conv2d(3,", "Conv2d(4,"))
     html, _ = srv.wait_for(f"marker-{marker + 1}", EDIT_DEADLINE)
-    assert any("cannot take an input of shape [1, 3, 16, 16]" in b for b in red_boxes(html)), red_boxes(html)
+    assert any("expects 4 input channels, got 3; the block's input is [1, 3, 16, 16]" in b
+               for b in red_boxes(html)), red_boxes(html)
     # the next save re-checks: fixed, the table is back and verified
     save(page, PAGE.format(c=12, claim=f"{right:,}", marker=marker + 2))
     html, _ = srv.wait_for(f"marker-{marker + 2}", EDIT_DEADLINE)

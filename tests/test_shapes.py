@@ -63,17 +63,28 @@ def test_formula_and_torch_results_are_equal(body: str, no_meta_kernels: list[in
     assert by_formula.rows and all(r.output is not None for r in by_formula.rows)
 
 
-def test_an_input_the_formula_refuses_gets_pytorchs_words(no_meta_kernels: list[int]) -> None:
-    """Where a formula refuses the input, PyTorch runs and words the error: both modes say the same."""
+def test_an_input_the_formula_refuses_is_worded_by_the_formula(no_meta_kernels: list[int]) -> None:
+    """Where a formula refuses the input, the error is the formula's, in the block's words, and no meta
+    kernel runs; with `shapes: torch`, PyTorch words it. Both point at the layer's line."""
     body = "input: 3x8x8\nlayers:\n  conv: Conv2d(4, 8, 3)\n"
     messages = []
     for shapes in ("formula", "torch"):
         with pytest.raises(CnnCostError) as info:
             ev.evaluate(parse_block(body), shapes=shapes)
         messages.append((info.value.message, info.value.line))
-    assert messages[0] == messages[1]
-    assert "layer conv (Conv2d) cannot take an input of shape [1, 3, 8, 8]" in messages[0][0]
-    assert no_meta_kernels == [1, 1]
+    assert messages[0] == ("layer conv, Conv2d(4, 8, 3), expects 4 input channels, got 3; the block's input is "
+                           "[1, 3, 8, 8]", 3)
+    assert messages[1][1] == 3
+    assert "layer conv (Conv2d) cannot take an input of shape [1, 3, 8, 8]" in messages[1][0]
+    assert no_meta_kernels == [1]
+
+
+def test_a_wrong_linear_width_names_both_layers() -> None:
+    body = "input: 3x32x32\nmodel: nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8192, 10))\n"
+    with pytest.raises(CnnCostError) as info:
+        ev.evaluate(parse_block(body))
+    assert info.value.message == ("layer 3, Linear(8192, 10), expects 8,192 input features (last dimension), "
+                                  "got 7,200; layer 2 gives [1, 7200]")
 
 
 def test_guide_is_byte_identical_with_torch_shapes(guide: Built, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from cnn_cost.claims import Claim, parse_claim
+from cnn_cost.claims import Claim, expect_claim
 from cnn_cost.errors import CnnCostError
 from cnn_cost.expressions import (  # noqa: F401 - re-exported: the block's public names
     MAX_AST_NODES,
@@ -28,7 +28,7 @@ from cnn_cost.expressions import (  # noqa: F401 - re-exported: the block's publ
     Value,
     suggest,
 )
-from cnn_cost.vocabulary import CONVENTIONS, COUNTER_NAMES, ID_PATTERN, MODES
+from cnn_cost.vocabulary import CONVENTIONS, COUNTER_NAMES, DTYPE_BYTES, ID_PATTERN, MODES
 from cnn_cost.yamlsafe import MAX_YAML_DEPTH, Where, compose, expression_source, pairs, scalar  # noqa: F401
 
 MAX_BODY_CHARS = 100_000
@@ -36,9 +36,9 @@ MAX_DIMS = 6
 
 _DIGITS_RE = re.compile(r"^[0-9]+$")
 
-BLOCK_KEYS = ("id", "title", "input", "inputs", "model", "layers", "dtype", "flops", "mode", "columns", "as", "uncounted",
-              "xfail", "expect")
-DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
+BLOCK_KEYS = ("id", "title", "input", "inputs", "model", "layers", "dtype", "flops", "mode", "columns", "as",
+              "uncounted", "xfail", "expect")
+DTYPES = DTYPE_BYTES
 COLUMNS = ("layer", "type", "output", "params", "macs", "flops", "formula", "params_share", "flops_share")
 DEFAULT_COLUMNS = ("layer", "type", "output", "params", "macs", "flops", "formula")
 _ID_RE = ID_PATTERN
@@ -150,15 +150,21 @@ def parse_block(body: str, first_line: int = 1, imports: Iterable[str] = ()) -> 
     imports = tuple(imports)
     fields: dict[str, object] = {}
     keys: dict[str, yaml.ScalarNode] = {}
+    problems: list[CnnCostError] = []  # every key's problem is listed, not only the first
     for key, value in pairs(root, where, "cnn-cost block"):
         name = key.value
         keys[name] = key
-        if name not in BLOCK_KEYS:
-            raise CnnCostError(
-                f"unknown key {name[:40]!r}{suggest(name, BLOCK_KEYS)}; allowed keys: {', '.join(BLOCK_KEYS)}",
-                where.line(key.start_mark), where.column(key.start_mark),
-            )
-        fields.update(_read_key(name, value, body, where, imports))
+        try:
+            if name not in BLOCK_KEYS:
+                raise CnnCostError(
+                    f"unknown key {name[:40]!r}{suggest(name, BLOCK_KEYS)}; allowed keys: {', '.join(BLOCK_KEYS)}",
+                    where.line(key.start_mark), where.column(key.start_mark),
+                )
+            fields.update(_read_key(name, value, body, where, imports))
+        except CnnCostError as exc:
+            problems.append(exc)
+    if problems:
+        raise CnnCostError.of(problems)
     if "input" in keys and "more_inputs" in fields:
         second = max(keys["input"], keys["inputs"], key=lambda k: k.start_mark.index)
         raise CnnCostError("give `input:` (one shape) or `inputs:` (a list of shapes), not both", *where.at(second))
@@ -229,17 +235,25 @@ def _layers(node: yaml.Node, body: str, where: Where, imports: tuple[str, ...]) 
         )
     out = []
     count = 0
+    problems: list[CnnCostError] = []  # every entry's problems are listed, not only the first entry's
     for key, value in pairs(node, where, "layers"):
         name = key.value
-        if not ID_PATTERN.match(name):
-            raise CnnCostError(
-                f"layer name {name[:40]!r} may hold only letters, digits, '-' and '_'", *where.at(key)
-            )
-        call = ExprParser(expression_source(value, body, where, name), imports).top()
+        try:
+            if not ID_PATTERN.match(name):
+                raise CnnCostError(
+                    f"layer name {name[:40]!r} may hold only letters, digits, '-' and '_'", *where.at(key)
+                )
+            call = ExprParser(expression_source(value, body, where, name), imports).top()
+        except CnnCostError as exc:
+            problems.append(exc)
+            continue
         count += call.count_layers()
         if count > MAX_LAYERS:
-            raise CnnCostError(f"more than {MAX_LAYERS} layers in one block", *where.at(key))
+            raise CnnCostError.of([*problems, CnnCostError(f"more than {MAX_LAYERS} layers in one block",
+                                                           *where.at(key))])
         out.append((name, call))
+    if problems:
+        raise CnnCostError.of(problems)
     if not out:
         raise CnnCostError("`layers` is empty", *where.at(node))
     return tuple(out)
@@ -282,18 +296,25 @@ def _expect(node: yaml.Node, where: Where) -> tuple[Claim, ...]:
             "`expect` must map paths to values, e.g. `params: 545,098`", *where.at(node)
         )
     claims = []
+    problems: list[CnnCostError] = []  # every claim's problem is listed, not only the first
     for key, value in pairs(node, where, "expect"):
         line = where.line(key.start_mark)
-        if isinstance(value, yaml.SequenceNode):
-            parts = []
-            for item in value.value:
-                if not isinstance(item, yaml.ScalarNode):
-                    raise CnnCostError(f"{key.value}: a shape holds integers only", line)
-                parts.append(item.value)
-            raw = "[" + ", ".join(parts) + "]"
-        elif isinstance(value, yaml.ScalarNode):
-            raw = value.value
-        else:
-            raise CnnCostError(f"{key.value}: expected a number, a memory size or a shape", line)
-        claims.append(parse_claim(key.value, raw, line))
+        try:
+            if isinstance(value, yaml.SequenceNode):
+                parts = []
+                for item in value.value:
+                    if not isinstance(item, yaml.ScalarNode):
+                        raise CnnCostError(f"{key.value}: a shape holds integers only", line)
+                    parts.append(item.value)
+                raw = "[" + ", ".join(parts) + "]"
+            elif isinstance(value, yaml.ScalarNode):
+                raw = value.value
+            else:
+                raise CnnCostError(f"{key.value}: expected a number, a memory size or a shape", line)
+            # a path that names nothing is checked with the block's layers (`check`, with "did you mean")
+            claims.append(expect_claim(key.value, raw, line))
+        except CnnCostError as exc:
+            problems.append(exc)
+    if problems:
+        raise CnnCostError.of(problems)
     return tuple(claims)

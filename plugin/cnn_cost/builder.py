@@ -13,6 +13,8 @@ import warnings
 from functools import cache, lru_cache
 from typing import Any
 
+from cnn_cost import containers
+from cnn_cost.containers import MAX_REPEAT
 from cnn_cost.errors import CnnCostError
 from cnn_cost.expressions import Call, suggest
 from cnn_cost.imports import ModuleTracker, tracker
@@ -93,33 +95,54 @@ _WRAPPED: dict[type, type] = {}
 
 
 def wrapped_class(cls: type, how: str) -> type:
-    """A subclass whose forward takes one tensor and returns one tensor (for use in a Sequential)."""
+    """A subclass whose forward takes the block's inputs, `forward(x, *rest)`, and returns one tensor (for use
+    in a Sequential); a missing input is `x` itself (see `LayerSpec.wrap`):
+
+    - "attention": query x, key rest[0] (else x), value rest[1] (else the key); the attention output only;
+    - "both-inputs": (x, rest[0]), else (x, x): Bilinear, CosineSimilarity, a decoder's target and memory;
+    - "hidden-state": a recurrent cell on x and its state rest (h, or h and c), else zeros; the new h;
+    - "first-output": a recurrent layer's output tensor, produced from its shape alone (see below).
+    """
     key = (cls, how)
     if key in _WRAPPED:  # type: ignore[comparison-overlap]
         return _WRAPPED[key]  # type: ignore[index]
 
-    if how == "self-attention":
+    if how == "attention":
 
-        def forward(self: Any, x: Any) -> Any:
-            return cls.forward(self, x, x, x, need_weights=False)[0]  # type: ignore[attr-defined]
+        def forward(self: Any, x: Any, *rest: Any) -> Any:
+            k = rest[0] if rest else x
+            v = rest[1] if len(rest) > 1 else k
+            return cls.forward(self, x, k, v, need_weights=False)[0]  # type: ignore[attr-defined]
 
     elif how == "both-inputs":
 
-        def forward(self: Any, x: Any) -> Any:
-            return cls.forward(self, x, x)  # type: ignore[attr-defined]
+        def forward(self: Any, x: Any, *rest: Any) -> Any:
+            return cls.forward(self, x, rest[0] if rest else x)  # type: ignore[attr-defined]
 
-    else:
+    elif how == "hidden-state":
 
-        def forward(self: Any, x: Any) -> Any:
+        def forward(self: Any, x: Any, *rest: Any) -> Any:
+            state = (rest[0] if len(rest) == 1 else tuple(rest)) if rest else None
+            out = cls.forward(self, x, state)  # type: ignore[attr-defined]
+            return out[0] if isinstance(out, tuple) else out  # LSTMCell: (h, c)
+
+    elif how == "first-output":
+
+        def forward(self: Any, x: Any, *rest: Any) -> Any:
             # A recurrent layer on meta tensors would run step by step (milliseconds per step and layer);
             # its output shape is known from its input shape, so only that is checked and produced.
+            if rest:
+                raise ValueError(f"{cls.__name__} takes one input, got {1 + len(rest)}")
             if x.dim() not in (2, 3) or x.shape[-1] != self.input_size:
                 raise ValueError(
                     f"{cls.__name__} expects an input of shape (L, {self.input_size}) or "
                     f"(N, L, {self.input_size}) / (L, N, {self.input_size}), got {list(x.shape)}"
                 )
-            shape = REGISTRY[cls.__name__].cost(self, tuple(x.shape), ()).shape  # type: ignore[misc]
+            shape = REGISTRY[cls.__name__].cost(self, tuple(x.shape)).shape  # type: ignore[misc]
             return x.new_empty(shape)
+
+    else:
+        raise ValueError(f"unknown wrap {how!r} for nn.{cls.__name__}")
 
     new = type(cls.__name__, (cls,), {"forward": forward, "__module__": __name__})
     _WRAPPED[key] = new  # type: ignore[index]
@@ -160,7 +183,7 @@ def work_of(call: Call, arguments: dict[str, Any]) -> int:
                 "layers per recurrent module", *call.keyword_at("num_layers"),
             )
         return 1 + 2 * max(layers, 0)
-    return 5 if call.name == "MultiheadAttention" else 1
+    return REGISTRY[call.name].work_of(arguments)  # MultiheadAttention 5; a Transformer by its layer counts
 
 
 def bind_call(cls: type, spec: LayerSpec, args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
@@ -187,9 +210,22 @@ class Builder:
         self.device = "meta"  # blocks are built on meta; the tests build small ones on "cpu" too
         self.calls: dict[int, Call] = {}  # id(module) -> the call that built it
         self.types: dict[int, str] = {}
+        # id(call) -> its module: one call object written once and repeated (`[conv, relu] * 3`) is one
+        # module, as in Python; a cnn.Repeat copy starts afresh
+        self.built: dict[int, Any] = {}
+        self.checked: set[int] = set()
 
     def check(self, call: Call) -> None:
-        """Validate a call tree against the real signatures, before building anything."""
+        """Validate a call tree against the real signatures, before building anything.
+
+        A call object repeated by list repetition is one module: it is checked (and its work counted) once.
+        """
+        if id(call) in self.checked:
+            return
+        self.checked.add(id(call))
+        if call.name.startswith("cnn."):
+            self.check_container(call)
+            return
         if call.module is not None:
             for value in call.args + tuple(v for _, v in call.kwargs):
                 if isinstance(value, Call):
@@ -234,7 +270,90 @@ class Builder:
                 call.line, call.column,
             )
 
+    def check_container(self, call: Call) -> None:
+        """`cnn.Residual(body, shortcut=None)`, `cnn.Add(a, b, …)`, `cnn.Mul(…)`, `cnn.Concat(…, dim=1)`,
+        `cnn.Repeat(n, layer, …)`: their arguments are layers, but for the few named here."""
+        kind = call.name[4:]
+        args, kwargs = list(call.args), dict(call.kwargs)
+        allowed = {"Residual": ("shortcut",), "Concat": ("dim",)}.get(kind, ())
+        for key, _ in call.kwargs:
+            if key not in allowed:
+                raise CnnCostError(
+                    f"{call.name} has no argument {key!r}"
+                    + (f"; its keyword is: {', '.join(allowed)}" if allowed else "; it takes layers only"),
+                    *call.keyword_at(key),
+                )
+        copies = 1
+        if kind == "Repeat":
+            times = args.pop(0) if args else None
+            if not isinstance(times, int) or isinstance(times, bool) or not 1 <= times <= MAX_REPEAT:
+                raise CnnCostError(
+                    f"cnn.Repeat(n, layer, …) needs a number of copies n from 1 to {MAX_REPEAT:,} first, "
+                    f"not {times!r:.40}", call.line, call.column,
+                )
+            copies = times
+        if kind == "Residual":
+            if len(args) not in (1, 2) or ("shortcut" in kwargs and len(args) != 1):
+                raise CnnCostError("cnn.Residual(body, shortcut=None) takes a body and at most one shortcut",
+                                   call.line, call.column)
+            shortcut = args[1] if len(args) == 2 else kwargs.get("shortcut")
+            if shortcut is not None and not isinstance(shortcut, Call):
+                raise CnnCostError(f"cnn.Residual: the shortcut is a layer or None, not {shortcut!r:.40}",
+                                   *call.keyword_at("shortcut"))
+            args = [args[0]] + ([shortcut] if shortcut is not None else [])
+        if kind == "Concat" and not (isinstance(kwargs.get("dim", 1), int) and not isinstance(kwargs.get("dim"), bool)):
+            raise CnnCostError(f"cnn.Concat: dim is an integer, not {kwargs['dim']!r:.40}", *call.keyword_at("dim"))
+        least = 2 if kind in ("Add", "Mul", "Concat") else 1
+        if len(args) < least:
+            raise CnnCostError(f"{call.name} needs at least {least} layer{'s' if least > 1 else ''} "
+                               f"(got {len(args)})", call.line, call.column)
+        before = self.work
+        for value in args:
+            if not isinstance(value, Call):
+                raise CnnCostError(f"{call.name} takes layers, not {value!r:.40}", call.line, call.column)
+            self.check(value)
+        if copies > 1:  # the same layers, built `copies` times: their work too
+            self.work += (self.work - before) * (copies - 1)
+            if self.work > MAX_WORK:
+                raise CnnCostError(
+                    f"this block would build about {self.work:,} modules and layers by the time it reaches "
+                    f"{call.name}; the limit per block is {MAX_WORK:,}: split it into several blocks",
+                    call.line, call.column,
+                )
+
     def build(self, call: Call, wrap: bool = True) -> Any:
+        """The module of a call; a call object met again (list repetition) gives the same module."""
+        module = self.built.get(id(call))
+        if module is None:
+            module = self.built[id(call)] = self.build_new(call, wrap)
+        return module
+
+    def build_container(self, call: Call) -> Any:
+        """A `cnn.` container of built layers (its arguments were checked by `check_container`)."""
+        kind = call.name[4:]
+        made = containers.classes(self.torch)[kind]
+        layers = [c for c in call.args if isinstance(c, Call)]
+        if kind == "Repeat":
+            times = int(call.args[0])  # type: ignore[arg-type]
+            copies = []
+            for _ in range(times):  # independent copies: the memory of built calls starts afresh for each
+                saved, self.built = self.built, {}
+                try:
+                    copies.append(self.nn.Sequential(*[self.build(c) for c in layers]))
+                finally:
+                    self.built = saved
+            return made(*copies)
+        if kind == "Residual":
+            shortcut = dict(call.kwargs).get("shortcut", layers[1] if len(layers) == 2 else None)
+            return made(self.build(layers[0]), self.build(shortcut) if isinstance(shortcut, Call) else None)
+        branches = [self.build(c) for c in layers]
+        return made(*branches, dim=dict(call.kwargs).get("dim", 1)) if kind == "Concat" else made(*branches)
+
+    def build_new(self, call: Call, wrap: bool = True) -> Any:
+        if call.name.startswith("cnn."):
+            module = self.build_container(call)
+            self.calls[id(module)] = call
+            return module
         if call.module is not None:
             return self.build_imported(call)
         spec = REGISTRY[call.name]

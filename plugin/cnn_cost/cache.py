@@ -24,7 +24,7 @@ from typing import Any
 
 from cnn_cost.atomic import write_json
 from cnn_cost.errors import CnnCostError
-from cnn_cost.result import Result, Row
+from cnn_cost.result import Ledger, LedgerLine, Result, Row
 
 FORMAT = 2
 log = logging.getLogger("mkdocs.plugins.cnn_cost")
@@ -104,7 +104,25 @@ def _result_from_json(data: dict[str, Any]) -> Result:
         output=_shape(data["output"]), convention=_str(data["convention"]), dtype=_str(data["dtype"]),
         outputs=outputs,  # type: ignore[arg-type]
         counters=tuple((_str(t), _int(v)) for t, v in data["counters"]),
+        ledger=_ledger(data.get("ledger")),
     )
+
+
+def _ledger(data: Any) -> Ledger | None:
+    """An imported model's ledger (`cnn_cost.ledger`), checked field by field; None when there is none."""
+    if data is None:
+        return None
+    lines = tuple(
+        LedgerLine(op=_str(line["op"]), calls=_int(line["calls"]), flops=_int(line["flops"]),
+                   status=_str(line["status"]), words=_str(line["words"]),
+                   where=tuple(_str(w) for w in line["where"]))
+        for line in data["lines"]
+    )
+    never = tuple((_str(name), _int(count)) for name, count in data["never_called"])
+    if not isinstance(data["uncounted_ok"], bool):
+        raise ValueError("bad flag")
+    return Ledger(lines=lines, torch_flops=_int(data["torch_flops"]), never_called=never,
+                  uncounted_ok=data["uncounted_ok"])
 
 
 Entry = Result | CnnCostError

@@ -9,12 +9,13 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Protocol
 
-from cnn_cost.errors import CnnCostError
-from cnn_cost.vocabulary import COUNTER_NAMES
+from cnn_cost.errors import CnnCostError, closest, suggest
+from cnn_cost.vocabulary import COUNTER_BYTES, COUNTER_DETAILS, COUNTER_NAMES
 
-COUNTER_METRICS = COUNTER_NAMES  # need `as:` in the block
-TOTAL_METRICS = ("params", "trainable", "buffers", "memory", "macs", "flops", "output", *COUNTER_METRICS)
-LAYER_METRICS = ("params", "macs", "flops", "output", *COUNTER_METRICS)
+COUNTER_METRICS = (*COUNTER_NAMES, *COUNTER_DETAILS)  # need `as:` in the block (the detail's library)
+TOTAL_METRICS = ("params", "trainable", "buffers", "memory", "macs", "flops", "output", "activations",
+                 *COUNTER_METRICS)
+LAYER_METRICS = ("params", "macs", "flops", "output", "activations", *COUNTER_METRICS)
 SI = {"": 1, "K": 10**3, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 MEMORY_UNITS = {
     "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
@@ -40,7 +41,7 @@ def format_shape(shape: tuple[int, ...]) -> str:
 def metric_kind(metric: str) -> str:
     if metric == "output":
         return "shape"
-    if metric == "memory":
+    if metric in ("memory", "activations") or metric in COUNTER_BYTES:
         return "memory"
     return "count"
 
@@ -77,8 +78,11 @@ class Claim:
     scale: int = 1
     decimals: int = 0
     exact: bool = True
+    problem: str = ""  # kind "unknown": why the path names no value (`check` says it, with a suggestion)
 
     def holds(self, computed: int | Fraction | tuple[int, ...]) -> bool:
+        if self.kind == "unknown":
+            return False
         if self.kind == "shape":
             return tuple(computed) == self.shape  # type: ignore[arg-type]
         value = Fraction(computed)  # type: ignore[arg-type]
@@ -94,6 +98,8 @@ class Claim:
 
     def mismatch(self, computed: int | Fraction | tuple[int, ...]) -> str | None:
         """None when the claim holds, else `path: expected X, computed Y`."""
+        if self.kind == "unknown":
+            return self.problem
         if self.holds(computed):
             return None
         if self.kind == "shape":
@@ -177,6 +183,17 @@ def parse_claim(path: str, raw: str, line: int | None = None, kind: str | None =
                  unit=unit if memory else unit.upper(), scale=scale, decimals=decimals, exact=exact)
 
 
+def expect_claim(path: str, raw: str, line: int | None = None) -> Claim:
+    """A claim of a block's `expect:`, as `parse_claim` reads it, except that a path it does not know is
+    no error yet: the claim is kept (kind "unknown", with its `problem`), so that the block's other
+    claims are still checked, and `check` reports it with a suggestion from the block's layer names."""
+    try:
+        split_path(path)
+    except CnnCostError as exc:
+        return Claim(path, str(raw).strip()[:100], line, "unknown", problem=exc.message)
+    return parse_claim(path, raw, line)
+
+
 # -------------------------------------------------------------- checking ----
 
 
@@ -218,10 +235,71 @@ class Checked:
         return [f for f in self.failures if isinstance(f, Unverifiable)]
 
 
+MAX_SUGGESTED_LAYERS = 2_000  # layer names a suggestion is looked for among
+
+
+def layer_names(result: object) -> list[str]:
+    """The names a claim path may give as its layer: every row's name, every prefix of it made of whole
+    parts (`3` of `3.1`: a container), and every named module's (read from a `Result`'s `rows` and
+    `outputs`; none for another `Valued`). In order, each once."""
+    names: dict[str, None] = {}
+    for row in getattr(result, "rows", ()):
+        parts = str(getattr(row, "name", "")).split(".")
+        for end in range(1, len(parts) + 1):
+            names.setdefault(".".join(parts[:end]), None)
+    for name, _ in getattr(result, "outputs", ()):
+        names.setdefault(str(name), None)
+    names.pop("", None)
+    return list(names)
+
+
+def path_problem(path: str, layers: Sequence[str]) -> str | None:
+    """Why `path` names no value of a block whose layers are `layers`, or None when it names one. The message
+    says "did you mean" the closest path that does, or else lists what the path may name. `layers` empty:
+    the layer part is not checked."""
+    if path in TOTAL_METRICS:
+        return None
+    layer, dot, metric = path.rpartition(".")
+    known = set(layers)
+    if not dot or not layer:  # one word: a total, or a layer named without its metric
+        if path in known:
+            hint = f" (did you mean '{path}.params'?)"
+        else:
+            hint = suggest(path, TOTAL_METRICS)
+            if not hint and layers:
+                close = closest(path, layers[:MAX_SUGGESTED_LAYERS])
+                hint = f" (did you mean '{close}.params'?)" if close else ""
+        return f"unknown claim {path!r}" + (hint or f"; use one of {', '.join(TOTAL_METRICS)} "
+                                                     f"or <layer>.<{'|'.join(LAYER_METRICS)}>")
+    layer_ok = not layers or layer in known
+    metric_ok = metric in LAYER_METRICS
+    if layer_ok and metric_ok:
+        return None
+    fixed_layer = layer if layer_ok else closest(layer, layers[:MAX_SUGGESTED_LAYERS])
+    fixed_metric = metric if metric_ok else closest(metric, LAYER_METRICS)
+    hint = f" (did you mean '{fixed_layer}.{fixed_metric}'?)" if fixed_layer and fixed_metric else ""
+    if not metric_ok:
+        return f"unknown per-layer metric {metric!r} in {path!r}" + (hint or f"; use one of {', '.join(LAYER_METRICS)}")
+    shown = ", ".join(layers)
+    shown = shown if len(shown) <= 300 else shown[:300] + "…"
+    return f"{path}: no layer named {layer!r}" + (hint or f"; layers are: {shown}")
+
+
 def check(claims: Sequence[Claim], result: Valued) -> Checked:
-    """Check every claim against the computed values; the caller decides what each kind of failure means."""
+    """Check every claim against the computed values; the caller decides what each kind of failure means.
+
+    Every claim is checked: a claim whose path names no value of the block (a misspelt metric or layer
+    name, with "did you mean" the closest path that does) is `Unverifiable`, as is one the block does not
+    compute (`needs input:`); the others hold or are `WrongNumber`s."""
     out = Checked()
+    layers = layer_names(result)
     for claim in claims:
+        problem = path_problem(claim.path, layers) if claim.kind != "ratio" else None
+        if problem is None and claim.kind == "unknown":  # pragma: no cover - a path split_path refused
+            problem = claim.problem
+        if problem is not None:
+            out.failures.append(Unverifiable(claim, problem))
+            continue
         try:
             message = claim.mismatch(result.value(claim.path))
         except CnnCostError as exc:

@@ -6,13 +6,12 @@ trees, under limits. Nothing is ever evaluated as Python: this is the security-c
 from __future__ import annotations
 
 import ast
-import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Union
 
-from cnn_cost.errors import CnnCostError
+from cnn_cost.errors import MAX_PROBLEMS, CnnCostError, suggest
 from cnn_cost.layers import REGISTRY
 from cnn_cost.vocabulary import CONTAINERS
 
@@ -65,13 +64,29 @@ class Call:
         return self.line, self.column
 
 
-def suggest(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    if not close:
-        lowered = {c.lower(): c for c in choices}
-        if word.lower() in lowered:
-            close = [lowered[word.lower()]]
-    return f" (did you mean {close[0]!r}?)" if close else ""
+def not_layers() -> Mapping[str, str]:
+    """torch.nn class name -> why a block cannot count it (losses, ...): `cnn_cost.layers.NOT_LAYERS`
+    (layers/unsupported.py), or {} while the registry does not have it. Read from the package already
+    imported: parsing imports nothing."""
+    from cnn_cost import layers
+
+    found = getattr(layers, "NOT_LAYERS", None)
+    return found if isinstance(found, Mapping) else {}
+
+
+def unknown_layer(written: str, name: str, imports: Sequence[str]) -> str:
+    """The message for a layer name the registry does not have: what it is instead, the closest layer's
+    name, or (neither) where a model of the author's own goes."""
+    reason = not_layers().get(name)
+    if isinstance(reason, str):  # a torch.nn class, but no layer (a loss, say): why, rather than a near name
+        return f"{written if '.' in written else 'nn.' + name} is not a layer a block can count: {reason}"
+    hint = suggest(name, REGISTRY)
+    if hint:
+        return f"unknown layer {written!r}{hint}"
+    module = imports[0] if imports else "mymodule"
+    listed = f" (listed now: {', '.join(imports)})" if imports else ""
+    return (f"unknown layer {written!r}; a model of your own? list its module under the plugin's `imports:`{listed} "
+            f"and write `{module}.{name}(...)`")
 
 
 # ----------------------------------------------------------- expressions ----
@@ -97,11 +112,19 @@ class Source:
 
 
 class ExprParser:
-    """Fold a Python expression AST into `Call` trees and literal values."""
+    """Fold a Python expression AST into `Call` trees and literal values.
+
+    A name that is no layer (an unknown layer or container, a module not under `imports:`) does not
+    stop the parser: it is noted in `unknown`, its arguments are read on, and `top` raises one error
+    listing every such name (and the error that stopped the parser, if any), each at its own place.
+    Nothing else changes: every other error stops at once, and every limit holds as before.
+    """
 
     def __init__(self, src: Source, imports: tuple[str, ...]) -> None:
         self.src = src
         self.imports = imports
+        self.unknown: list[CnnCostError] = []  # names that are no layer, in the order read
+        self.unlisted = 0  # unknown names beyond MAX_PROBLEMS: counted, no message made (no suggestion sought)
         self.layers = 0
         self.nodes = 0
         self._weights: dict[int, int] = {}
@@ -146,15 +169,38 @@ class ExprParser:
 
     def top(self) -> Call:
         node = self.parse()
-        value = self.value(node, depth=0)
-        if not isinstance(value, Call):
-            raise self.fail("expected a layer call such as `nn.Conv2d(3, 64, 3)`", node)
+        try:
+            value = self.value(node, depth=0)
+            if not isinstance(value, Call):
+                raise self.fail("expected a layer call such as `nn.Conv2d(3, 64, 3)`", node)
+        except CnnCostError as exc:
+            if self.unknown:  # the names read before the error are problems too
+                raise CnnCostError.of([*self.noted(), exc]) from None
+            raise
+        if self.unknown:
+            raise CnnCostError.of(self.noted())
         return value
+
+    def note(self, message: Callable[[], str], node: ast.AST) -> None:
+        """An unknown name: noted, and the parser reads on (`top` raises them all). A message is made only for
+        the first names (up to MAX_PROBLEMS in all): thousands of unknown names cost hardly more than one."""
+        if len(self.unknown) < MAX_PROBLEMS - 2:  # room for the "more" line and the error that stops the parser
+            self.unknown.append(self.fail(message(), node))
+        else:
+            self.unlisted += 1
+
+    def noted(self) -> list[CnnCostError]:
+        if not self.unlisted:
+            return self.unknown
+        last = self.unknown[-1]
+        more = CnnCostError(f"… and {self.unlisted} more unknown names, not listed", last.line, last.column)
+        return [*self.unknown, more]
 
     # names ---------------------------------------------------------------
 
     def callee(self, func: ast.expr) -> tuple[str | None, str]:
-        """Return (module, class name) for an allowed callee, or raise."""
+        """Return (module, class name) for an allowed callee, or raise; a name that is no layer is noted
+        (the `Call` made of it is never evaluated: `top` raises)."""
         parts: list[str] = []
         node: ast.expr = func
         while isinstance(node, ast.Attribute):
@@ -171,24 +217,22 @@ class ExprParser:
         prefix = ".".join(parts[:-1])
         if prefix == "cnn":  # the package's own containers (contract 2b): never confused with nn.X
             if name not in CONTAINERS:
-                raise self.fail(
+                self.note(lambda: (
                     f"unknown container 'cnn.{name}'{suggest(name, CONTAINERS)}; the package's containers are: "
-                    f"{', '.join('cnn.' + c for c in CONTAINERS)}", func,
-                )
+                    f"{', '.join('cnn.' + c for c in CONTAINERS)}"), func)
             return None, "cnn." + name
         if prefix in ("", "nn", "torch.nn"):
             if name not in REGISTRY:
-                hint = suggest(name, REGISTRY)
-                raise self.fail(f"unknown layer {'.'.join(parts)!r}{hint}", func)
+                self.note(lambda: unknown_layer(".".join(parts), name, self.imports), func)
             return None, name
         if prefix in self.imports:
             return prefix, name
         if parts[0] in ("nn", "torch"):
             raise self.fail(f"only `nn.X` and `torch.nn.X` attributes are allowed, not {'.'.join(parts)!r}", func)
         allowed = ", ".join(self.imports) if self.imports else "none configured"
-        raise self.fail(
-            f"{'.'.join(parts)!r}: module {prefix!r} is not in the plugin's `imports` list ({allowed})", func
-        )
+        self.note(lambda: f"{'.'.join(parts)!r}: module {prefix!r} is not in the plugin's `imports` list ({allowed})",
+                  func)
+        return prefix, name
 
     # values --------------------------------------------------------------
 

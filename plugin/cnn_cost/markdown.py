@@ -33,7 +33,17 @@ from markdown.preprocessors import Preprocessor
 from cnn_cost import render
 from cnn_cost.block import Block, parse_block
 from cnn_cost.cache import Cache
-from cnn_cost.claims import Claim, Unverifiable, check, format_int, format_shape, parse_claim, split_path
+from cnn_cost.claims import (
+    Claim,
+    Unverifiable,
+    check,
+    format_int,
+    format_shape,
+    layer_names,
+    parse_claim,
+    path_problem,
+    split_path,
+)
 from cnn_cost.errors import CnnCostError
 from cnn_cost.imports import refused
 from cnn_cost.lines import LineMap, snippet_names
@@ -231,35 +241,33 @@ def _fence_format(src: str, options: dict[str, str], page: PageState, located: i
         if block.id and page.has(block.id):
             raise CnnCostError(f"duplicate block id {block.id!r} on this page", first_line)
         result = session.compute(block)
-    except CnnCostError as exc:
+    except CnnCostError as exc:  # every problem it carries is listed: the log, and the box at the block
         failed_id = block.id if block is not None else _loose_id(src)
         if failed_id:  # a `#!cnn` reference to it says the block has a problem
             page.failed.add(failed_id)
-        label = block.label if block is not None else "cnn-cost block"
-        session.report(page, exc.line, exc.column, f"{label}: {exc.message}")
-        return render.block_html(src, block_id=block.id if block else None, title=block.title if block else None,
-                                 result=None, problems=[str(Problem(page.where(), exc.line,
-                                                                    exc.column, exc.message))])
+        errors = [exc]
+        if block is not None:  # claims whose path names nothing are problems too, evaluated or not
+            errors += [CnnCostError(path_problem(claim.path, ()) or claim.problem, claim.line)
+                       for claim in block.expect if claim.kind == "unknown"]
+        if block is not None:
+            label = block.label
+        else:  # the id read from the text, so that every line names the block
+            label = f"cnn-cost block '{failed_id}'" if failed_id else "cnn-cost block"
+        reported = session.report_all(page, errors, label)
+        return render.block_html(src, block_id=block.id if block else failed_id, title=block.title if block else None,
+                                 result=None, problems=[str(p) for p in reported])
     if block.id:
         page.results[block.id] = result
     checked = check(block.expect, result)
-    problems: list[str] = []
-    demonstrations: list[str] = []
-    for bad in checked.unverifiable:  # a problem of the block, xfail or not
-        session.report(page, bad.claim.line, None, f"{block.label}: {bad.message}")
-    if block.xfail:  # wrong numbers are the demonstration
-        demonstrations = [failure.message for failure in checked.failures]
-        if not checked.failures:
-            message = "xfail: true, but every claim holds: correct the block or remove `xfail`"
-            session.report(page, block.line, None, f"{block.label}: {message}")
-            problems.append(message)
-    else:
-        for failure in checked.failures:
-            if isinstance(failure, Unverifiable):
-                problems.append(failure.message)
-                continue
-            session.report(page, failure.claim.line, None, f"{block.label}: {failure.message}")
-            problems.append(str(Problem(page.where(), failure.claim.line, None, failure.message)))
+    # every failing claim, in claim order: a claim that cannot be checked is a problem, xfail or not; a wrong
+    # number is one unless the block is an xfail demonstration
+    errors = [CnnCostError(failure.message, failure.claim.line) for failure in checked.failures
+              if isinstance(failure, Unverifiable) or not block.xfail]
+    demonstrations = [failure.message for failure in checked.wrong] if block.xfail else []
+    if block.xfail and not checked.failures:
+        errors.append(CnnCostError("xfail: true, but every claim holds: correct the block or remove `xfail`",
+                                   block.line))
+    problems = [str(p) for p in session.report_all(page, errors, block.label)]
     held = checked.held
     html = render.block_html(src, block_id=block.id, title=block.title, result=result, columns=block.columns,
                              search_tables=session.search_tables,
@@ -298,6 +306,14 @@ def _lookup(page: PageState, ref: str) -> tuple[Result, str]:
     return results[block_id], path
 
 
+def _value(result: Result, path: str) -> int | tuple[int, ...]:
+    """The value a reference's path names, or an error that says (with "did you mean") why it names none."""
+    problem = path_problem(path, layer_names(result))
+    if problem is not None:
+        raise CnnCostError(problem)
+    return result.value(path)
+
+
 def _format_value(value: int | tuple[int, ...], path: str) -> str:
     _, metric = split_path(path)
     if metric == "output":
@@ -330,10 +346,23 @@ def registry_listing() -> str:
     return "; ".join(f"{group}: {', '.join(sorted(names))}" for group, names in sorted(groups.items()))
 
 
+def not_layers_listing() -> str:
+    """`CrossEntropyLoss, MSELoss, ... (a loss: ...); LazyLinear, ... (...)`: every torch.nn module class that
+    is not a layer, grouped by the reason."""
+    from cnn_cost.layers import NOT_LAYERS
+
+    groups: dict[str, list[str]] = {}
+    for name, reason in NOT_LAYERS.items():
+        groups.setdefault(reason, []).append(name)
+    return "; ".join(f"{', '.join(sorted(names))} ({reason})" for reason, names in groups.items())
+
+
 def inline_value(page: PageState, expr: str) -> tuple[str, str]:
     """Evaluate an inline expression; returns (text shown, tooltip). Raises CnnCostError."""
     if expr.strip() == "layers":  # the registry's layer types, by family: generated, so the docs cannot drift
         return registry_listing(), "every layer type the registry has a formula for, computed at build time"
+    if expr.strip() == "not-layers":  # the torch.nn module classes that are not layers, with the reasons
+        return not_layers_listing(), "every torch.nn module class a block cannot count, and why, computed at build time"
     if len(expr) > MAX_INLINE:
         raise CnnCostError(f"a `#!cnn` expression of {len(expr):,} characters; the limit is {MAX_INLINE}")
     expr, eq, claimed = expr.partition("=")
@@ -343,7 +372,7 @@ def inline_value(page: PageState, expr: str) -> tuple[str, str]:
         left, right = ratio
         ra, pa = _lookup(page, left.strip())
         rb, pb = _lookup(page, right.strip())
-        a, b = ra.value(pa), rb.value(pb)
+        a, b = _value(ra, pa), _value(rb, pb)
         if not isinstance(a, int) or not isinstance(b, int) or b == 0:
             raise CnnCostError(f"`{expr}`: a ratio needs two non-zero counts")
         value: Fraction | int | tuple[int, ...] = Fraction(a, b)
@@ -354,7 +383,7 @@ def inline_value(page: PageState, expr: str) -> tuple[str, str]:
             shown = f"{claim.raw}×"
     else:
         result, path = _lookup(page, expr)
-        value = result.value(path)
+        value = _value(result, path)
         shown = _format_value(value, path)
         tooltip = f"{shown}, computed at build time ({expr})"
         claim = parse_claim(path, claimed) if eq else None

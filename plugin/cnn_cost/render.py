@@ -18,7 +18,8 @@ from pygments.lexers import YamlLexer
 
 from cnn_cost.block import DEFAULT_COLUMNS, DTYPES
 from cnn_cost.claims import Claim, format_int, format_shape
-from cnn_cost.counters import COUNTERS
+from cnn_cost.counters import column as counter_column
+from cnn_cost.counters import is_column, printed
 from cnn_cost.result import Result, Row
 
 HEADERS = {
@@ -116,12 +117,12 @@ def table(result: Result, columns: Sequence[str] = DEFAULT_COLUMNS, *, search_ta
     per cell; `search_tables=False` marks the table and its notes `data-search-exclude`.
     """
 
-    columns = [*columns, *(f"as:{tool}" for tool, _ in result.counters)]
+    columns = [*columns, *(f"as:{metric}" for metric, _ in result.counters if is_column(metric))]
 
     def header(column: str) -> str:
         if column.startswith("as:"):
-            spec = COUNTERS[column[3:]]
-            return f'<span title="{escape(spec.call)}">{escape(spec.name)}<br>\n({escape(spec.unit)})</span>'
+            name, unit, call = counter_column(column[3:])  # `thop 0.1.1`: the version the rules follow
+            return f'<span title="{escape(call)}">{escape(name)}<br>\n({escape(unit)})</span>'
         return HEADERS[column]
 
     def attrs(column: str) -> str:
@@ -144,13 +145,45 @@ def table(result: Result, columns: Sequence[str] = DEFAULT_COLUMNS, *, search_ta
     if result.counters:
         notes.append("The library columns show what each counting library reports for the same model, "
                      "from per-layer rules checked against the libraries (see the reference page).")
+        notes.extend(escape(line) for line in printed(result.counters))  # torchsummary's sizes, torchstat's totals
     if any(r.note == "shared" for r in result.rows):
         notes.append("‡ the same module called again: its parameters are counted once")
     exclude = "" if search_tables else SEARCH_EXCLUDE
     note_html = "".join(f'\n<p class="cnn-cost-note"{exclude}>{n}</p>' for n in notes)
+    note_html += ledger_html(result, exclude)  # an imported model's operations; nothing for other blocks
     return (
         f"<table{exclude}>\n<thead>\n<tr>\n{head}\n</tr>\n</thead>\n<tbody>\n{body}{foot}</tbody>\n</table>"
         f"{note_html}"
+    )
+
+
+def ledger_html(result: Result, exclude: str = "") -> str:
+    """Under the table of an imported model (a forward pass counted it): the modules it never called, and
+    every operation it ran with its count and status, collapsed. Empty for every other block."""
+    ledger = result.ledger
+    if ledger is None:
+        return ""
+    never = "".join(
+        f'\n<p class="cnn-cost-note"{exclude}>never called: <code>{escape(name)}</code> ({format_int(count)} '
+        "parameters: in the total, on no row)</p>" for name, count in ledger.never_called)
+    body = "".join(
+        "<tr>\n"
+        f"<td><code>{escape(line.op)}</code></td>\n<td class=\"cnn-cost-num\">{format_int(line.calls)}</td>\n"
+        f"<td class=\"cnn-cost-num\">{format_int(line.flops) if line.status in ('counted', 'rule') else '–'}</td>\n"
+        f"<td>{escape(line.words)}"
+        + (f" (in {escape(', '.join(line.where))})" if line.where else "") + "</td>\n</tr>\n"
+        for line in ledger.lines)
+    calls = sum(line.calls for line in ledger.lines)
+    uncounted = sum(line.status == "uncounted" for line in ledger.lines)
+    summary = (f"Operations of the forward pass: {format_int(len(ledger.lines))} kinds, {format_int(calls)} calls; "
+               f"torch.utils.flop_counter counts {format_int(ledger.torch_flops)} FLOPs")
+    if uncounted:
+        summary += f"; {uncounted} not counted (<code>uncounted: ok</code>)"
+    head = ('<th>Operation</th>\n<th class="cnn-cost-num">Calls</th>\n<th class="cnn-cost-num">FLOPs</th>\n'
+            "<th>Status</th>")
+    return (
+        f'{never}\n<details class="cnn-cost-ledger"{exclude}>\n<summary>{summary}</summary>\n'
+        f"<table>\n<thead>\n<tr>\n{head}\n</tr>\n</thead>\n<tbody>\n{body}</tbody>\n</table>\n</details>"
     )
 
 
@@ -222,8 +255,9 @@ def block_html(
     if title:
         parts.append(f'<p class="cnn-cost-title">{escape(title)}</p>')
     parts.append(code(source))
-    if problems:
-        parts.append(admonition("failure", "cnn-cost: this block has a problem", problems))
+    if problems:  # one box for the block, every problem a line of its own: `path:line[:col]: block: message`
+        count = "a problem" if len(problems) == 1 else f"{len(problems)} problems"
+        parts.append(admonition("failure", f"cnn-cost: this block has {count}", problems))
     if demonstrations:
         parts.append(admonition(
             "warning", "A wrong number, on purpose: the claim below does not hold", demonstrations

@@ -5,10 +5,12 @@ Plain data, torch-free: the renderer, the cache and the claims read it without i
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from cnn_cost.claims import COUNTER_METRICS, split_path
 from cnn_cost.errors import CnnCostError
+from cnn_cost.vocabulary import DTYPE_BYTES, counter_of
 
 Shape = tuple[int, ...]
 
@@ -29,6 +31,29 @@ class Row:
 
 
 @dataclass(frozen=True)
+class LedgerLine:
+    """One aten operation of an imported model's forward pass: how often it ran and how it was counted
+    (see `cnn_cost.ledger` for the statuses and the lists behind them)."""
+
+    op: str  # "aten.bmm"
+    calls: int
+    flops: int  # FLOPs by torch's flop_registry (counted) or by `flops: detailed`'s rule (rule); else 0
+    status: str  # "counted", "rule", "zero", "uncounted", or "formula" (uncounted, inside a registry layer)
+    words: str  # the status in words
+    where: tuple[str, ...] = ()  # the rows an uncounted operation ran in
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """Every operation of the forward pass that counted an imported model, and what it left out."""
+
+    lines: tuple[LedgerLine, ...]
+    torch_flops: int  # what torch.utils.flop_counter.FlopCounterMode counts for the same pass
+    never_called: tuple[tuple[str, int], ...] = ()  # (module, its parameters) never called by the forward pass
+    uncounted_ok: bool = False  # the block says `uncounted: ok`
+
+
+@dataclass(frozen=True)
 class Result:
     """Everything computed for one block."""
 
@@ -44,14 +69,28 @@ class Result:
     dtype: str
     outputs: tuple[tuple[str, Shape], ...] = ()  # output shape of every named module, containers too
     counters: tuple[tuple[str, int], ...] = ()  # `as:` each counting library's total
+    ledger: Ledger | None = None  # an imported model's operations (a forward pass counted them)
+
+    def activations(self, layer: str | None, path: str) -> int:
+        """The bytes of the outputs of every row (of `layer`'s rows), at the block's dtype: what a forward
+        pass keeps for the backward pass, torchsummary's "Forward/backward pass size" without its ×2."""
+        rows = [r for r in self.rows if layer is None or r.name == layer or r.name.startswith(layer + ".")]
+        if layer is not None and not rows:
+            raise CnnCostError(f"{path}: no layer named {layer!r}")
+        if self.output is None or any(r.output is None for r in rows):
+            raise CnnCostError(f"{path}: needs `input:` (only parameters are computed without it)")
+        return sum(math.prod(r.output or ()) for r in rows) * DTYPE_BYTES[self.dtype]
 
     def value(self, path: str) -> int | Shape:
         """The computed value of a claim path (`params`, `conv1.macs`, `output`, ...)."""
         layer, metric = split_path(path)
         if metric in COUNTER_METRICS and metric not in dict(self.counters):
-            raise CnnCostError(f"{path}: the block needs `as: [{metric}]` to count as {metric} does")
+            tool = counter_of(metric)
+            raise CnnCostError(f"{path}: the block needs `as: [{tool}]` to count as {tool} does")
         if layer is None and metric in COUNTER_METRICS:
             return dict(self.counters)[metric]
+        if metric == "activations":  # bytes of each call's output at the block's dtype
+            return self.activations(layer, path)
         if layer is None:
             value = getattr(self, metric)
             if value is None:
@@ -71,6 +110,8 @@ class Result:
                 raise CnnCostError(f"{path}: needs `input:` (only parameters are computed without it)")
             return rows[-1].output
         if metric in COUNTER_METRICS:
+            if any(metric not in dict(r.counters) for r in rows):  # torchsummary-input, -total: whole model only
+                raise CnnCostError(f"{path}: {metric} is a number of the whole model only; claim it as `{metric}`")
             return sum(dict(r.counters)[metric] for r in rows)
         values = [getattr(r, metric) for r in rows]
         if any(v is None for v in values):

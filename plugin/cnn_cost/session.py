@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,18 +94,29 @@ class Session:
         return f"{self.display_root}/{path}" if self.display_root else path
 
     def report(self, page: PageState, line: int | None, column: int | None, message: str) -> None:
-        problem = Problem(page.where(), line, column, message)
+        self.report_all(page, [CnnCostError(message, line, column)])
+
+    def report_all(self, page: PageState, errors: Sequence[CnnCostError], label: str = "") -> list[Problem]:
+        """Report every problem of one block (or reference), each on a line of its own: `path:line[:col]:
+        label: message`. Returns them. With on_error "raise" (the plain extension), one `CnnCostError`
+        carrying them all is raised, its text listing each."""
+        problems = [Problem(page.where(), p.line, p.column, f"{label}: {p.message}" if label else p.message)
+                    for e in errors for p in e.problems]
+        if not problems:
+            return problems
         if self.on_error == "raise":
-            raise CnnCostError(str(problem), line, column)
-        self.problems.append(problem)
-        text = printable(str(problem))  # block text never writes raw control characters to a terminal
-        if self.on_error == "fail":
-            log.error(text)
-        elif self.on_error == "show":
-            # the live preview: a warning for the author, never one that aborts a strict site
-            log.warning(text, extra={PREVIEW: True})
-        else:
-            log.warning(text)
+            raise CnnCostError.of([CnnCostError(str(p), p.line, p.column) for p in problems])
+        for problem in problems:
+            self.problems.append(problem)
+            text = printable(str(problem))  # block text never writes raw control characters to a terminal
+            if self.on_error == "fail":
+                log.error(text)
+            elif self.on_error == "show":
+                # the live preview: a warning for the author, never one that aborts a strict site
+                log.warning(text, extra={PREVIEW: True})
+            else:
+                log.warning(text)
+        return problems
 
     def _fingerprint(self, source: str) -> Callable[[str], str] | None:
         if not any(f"{name}." in source for name in self.imports):
@@ -142,8 +153,8 @@ class Session:
             try:
                 entry = evaluate(block, imports=self.imports, convention=self.convention, site_path=self.site_path,
                                  modules=self.tracker() if uses_modules else None, shapes=self.shapes)
-            except CnnCostError as exc:
-                entry = CnnCostError(exc.message, None if exc.line is None else exc.line - block.line, exc.column)
+            except CnnCostError as exc:  # every problem it carries, with lines relative to the block
+                entry = exc.shifted(-block.line)
             elapsed = time.perf_counter() - started
             self.evaluated += 1
             self.eval_seconds += elapsed
@@ -156,8 +167,7 @@ class Session:
                 # an error of an imported model is never stored: the module may be fixed or appear later
                 self.cache.put(self.result_key(block.source), entry)
         if isinstance(entry, CnnCostError):
-            line = None if entry.line is None else entry.line + block.line
-            raise CnnCostError(entry.message, line, entry.column)
+            raise entry.shifted(block.line)
         return entry
 
     def other_page(self, page_path: str) -> dict[str, Result]:

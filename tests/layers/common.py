@@ -78,10 +78,11 @@ def numel(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def registry_cost(name: str, module: nn.Module, x: Shape, y: Shape) -> Cost:
+def registry_cost(name: str, module: nn.Module, x: Shape, y: Shape, rest: Sequence[Shape] = ()) -> Cost:
+    """The registry's cost of one call: input `x`, PyTorch's output `y`, the other inputs `rest`."""
     spec = REGISTRY[name]
     assert spec.cost is not None
-    return spec.cost(module, tuple(x), tuple(y))
+    return spec.cost(module, tuple(x), tuple(y), tuple(tuple(r) for r in rest))
 
 
 def check_formula_numbers(cost: Cost) -> None:
@@ -136,7 +137,7 @@ def check_layer(name: str, make: Make, shapes: Sequence[Shape], kind: str, call:
     module, out = real if real is not None else run_real(make, shapes, dtype, call)
     assert type(module).__name__ == name
     x, y = tuple(shapes[0]), tuple(out.shape)
-    cost = registry_cost(name, module, x, y)
+    cost = registry_cost(name, module, x, y, shapes[1:])
 
     assert cost.params == numel(module)
     if cost.shape is not None:

@@ -23,6 +23,9 @@ from cnn_cost.layers import REGISTRY
 
 from .common import bilinear_flops, first_tensor, numel
 
+# nn.Transformer's advice that its encoder would be faster batch-first is not a verdict
+pytestmark = pytest.mark.filterwarnings("ignore:enable_nested_tensor is True:UserWarning")
+
 
 def _wrap(cls: type[nn.Module], forward: Any) -> type[nn.Module]:
     return type(cls.__name__, (cls,), {"forward": forward})
@@ -32,15 +35,31 @@ def _first_output(cls: Any) -> type[nn.Module]:
     return _wrap(cls, lambda self, x: cls.forward(self, x)[0])
 
 
+def _hidden_state(cls: Any) -> type[nn.Module]:
+    """A recurrent cell on its input alone: the new hidden state (LSTMCell returns (h, c))."""
+
+    def forward(self: Any, x: Any) -> Any:
+        out = cls.forward(self, x)
+        return out[0] if isinstance(out, tuple) else out
+
+    return _wrap(cls, forward)
+
+
+def _twice(cls: Any) -> type[nn.Module]:
+    return _wrap(cls, lambda self, x: cls.forward(self, x, x))
+
+
 WRAPPED: dict[str, type[nn.Module]] = {
     **{name: _first_output(getattr(nn, name)) for name in ("RNN", "LSTM", "GRU")},
+    **{name: _hidden_state(getattr(nn, name)) for name in ("RNNCell", "GRUCell", "LSTMCell")},
     "MultiheadAttention": _wrap(
         nn.MultiheadAttention,
         lambda self, x: nn.MultiheadAttention.forward(self, x, x, x, need_weights=False)[0]),
-    "Bilinear": _wrap(nn.Bilinear, lambda self, x: nn.Bilinear.forward(self, x, x)),
+    **{name: _twice(getattr(nn, name)) for name in ("Bilinear", "TransformerDecoderLayer", "Transformer",
+                                                     "CosineSimilarity", "PairwiseDistance")},
 }
 LAYERS = {name: WRAPPED.get(name, getattr(nn, name)) for name in REGISTRY}
-ATOMIC = ("MultiheadAttention",)
+ATOMIC = ("MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoderLayer", "Transformer")
 
 
 def build_reference(body: str, device: str) -> nn.Module:
@@ -237,6 +256,44 @@ model: |
       nn.AvgPool3d(2), nn.ConvTranspose3d(8, 4, 2, stride=2), nn.AdaptiveMaxPool3d(1), nn.Flatten(),
       nn.Linear(4, 2))
 """, (1, 3, 8, 16, 16), torch.float32, None, id="volumetric"),
+    pytest.param("""\
+input: 3x64x64
+model: |
+  nn.Sequential(
+      nn.Conv2d(3, 16, 11, stride=4, padding=2), nn.ReLU(), nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0),
+      nn.MaxPool2d(3, 2), nn.ReflectionPad2d(1), nn.Conv2d(16, 32, 3), nn.ReLU(), nn.CrossMapLRN2d(5),
+      nn.ZeroPad2d((1, 0, 1, 0)), nn.PixelUnshuffle(2), nn.ChannelShuffle(4), nn.PixelShuffle(2),
+      nn.ReplicationPad2d(1), nn.LPPool2d(2, 2), nn.CircularPad2d(1), nn.AlphaDropout(), nn.Unfold(2),
+      nn.Fold((7, 7), 2), nn.SyncBatchNorm(32), nn.GLU(dim=1), nn.Softmax2d(),
+      nn.UpsamplingBilinear2d(scale_factor=2), nn.UpsamplingNearest2d(size=10),
+      nn.FractionalMaxPool2d(2, output_size=4),
+      nn.Flatten(), nn.Unflatten(1, (16, 16)), nn.RMSNorm(16), nn.Hardtanh(), nn.Softplus(), nn.LogSoftmax(dim=-1))
+""", (1, 3, 64, 64), torch.float32, None, id="original-alexnet-and-the-rest"),
+    pytest.param("""\
+input: [2, 10, 32]
+layers:
+  enc: TransformerEncoderLayer(32, 4, 64, batch_first=True)
+  dec: TransformerDecoderLayer(32, 4, 64, batch_first=True, norm_first=True, activation='gelu')
+  fc: Linear(32, 8)
+  act: GLU()
+""", (2, 10, 32), torch.float32, None, id="transformer-layers"),
+    pytest.param("input: [7, 2, 16]\nmodel: nn.Transformer(16, 2, 2, 1, 32)\n", (7, 2, 16), torch.float32, None,
+                 id="transformer-alone"),
+    pytest.param("""\
+input: 3x10
+layers:
+  rnn: RNNCell(10, 20, nonlinearity='relu')
+  gru: GRUCell(20, 16, bias=False)
+  lstm: LSTMCell(16, 8)
+  sim: CosineSimilarity(dim=1)
+""", (3, 10), torch.float32, None, id="cells"),
+    pytest.param("""\
+input: [2, 6]
+layers:
+  bag: EmbeddingBag(1000, 16, mode='max')
+  fc: Linear(16, 4)
+  dist: PairwiseDistance(keepdim=True)
+""", (2, 6), torch.long, None, id="embedding-bag"),
     pytest.param("input: 20\nmodel: nn.Bilinear(20, 20, 40)\n", (1, 20), torch.float32, None, id="bilinear-alone"),
     pytest.param("input: 5x3x10\nmodel: nn.GRU(10, 20, bidirectional=True)\n", (5, 3, 10), torch.float32, None,
                  id="gru-alone"),
@@ -428,3 +485,62 @@ def test_no_block_allocates_a_real_tensor(monkeypatch: pytest.MonkeyPatch) -> No
     assert [t for t in tensors if not t.is_meta] == []
     types_seen = {type(m).__name__ for m in built}
     assert len(types_seen & set(REGISTRY)) >= 30, sorted(types_seen)
+
+
+def _attend(module: nn.Module, q: Any, k: Any, v: Any) -> Any:
+    return module(q, k, v, need_weights=False)[0]
+
+
+def _lstm_cell(module: nn.Module, x: Any, h: Any, c: Any) -> Any:
+    return module(x, (h, c))[0]
+
+
+@pytest.mark.parametrize(("body", "make", "shapes", "call"), [
+    pytest.param("inputs: [[5, 2, 16], [9, 2, 6], [9, 2, 7]]\nmodel: nn.MultiheadAttention(16, 4, kdim=6, vdim=7)\n",
+                 lambda: nn.MultiheadAttention(16, 4, kdim=6, vdim=7), [(5, 2, 16), (9, 2, 6), (9, 2, 7)], _attend,
+                 id="attention-kdim-vdim-other-length"),
+    pytest.param("inputs: [[2, 5, 16], [2, 9, 16]]\nmodel: nn.MultiheadAttention(16, 2, batch_first=True)\n",
+                 lambda: nn.MultiheadAttention(16, 2, batch_first=True), [(2, 5, 16), (2, 9, 16), (2, 9, 16)],
+                 _attend, id="attention-key-is-value"),
+    pytest.param("inputs: [[2, 5, 16], [2, 9, 16]]\nmodel: nn.TransformerDecoderLayer(16, 4, 32, batch_first=True)\n",
+                 lambda: nn.TransformerDecoderLayer(16, 4, 32, batch_first=True), [(2, 5, 16), (2, 9, 16)], None,
+                 id="decoder-memory-of-another-length"),
+    pytest.param("inputs: [[6, 2, 16], [4, 2, 16]]\nmodel: nn.Transformer(16, 2, 1, 2, 32)\n",
+                 lambda: nn.Transformer(16, 2, 1, 2, 32), [(6, 2, 16), (4, 2, 16)], None,
+                 id="transformer-source-and-target"),
+    pytest.param("inputs: [[3, 10], [3, 20], [3, 20]]\nmodel: nn.LSTMCell(10, 20)\n",
+                 lambda: nn.LSTMCell(10, 20), [(3, 10), (3, 20), (3, 20)], _lstm_cell, id="lstm-cell-with-state"),
+    pytest.param("inputs: [[4, 5], [4, 7]]\nmodel: nn.Bilinear(5, 7, 3)\n",
+                 lambda: nn.Bilinear(5, 7, 3), [(4, 5), (4, 7)], None, id="bilinear-two-sizes"),
+])
+def test_block_with_several_inputs(body: str, make: Any, shapes: list[tuple[int, ...]], call: Any) -> None:
+    """`inputs:` gives the first layer its other inputs (key and value, memory, state, a second input):
+    parameters, the output shape and FLOPs against the real module on CPU and the flop counter on meta."""
+    result = evaluate(parse_block(body))
+    torch.manual_seed(0)
+    module = make().eval()
+    inputs = [torch.randn(s) for s in shapes]
+    with torch.no_grad():
+        out = first_tensor(call(module, *inputs) if call else module(*inputs))
+    assert result.params == numel(module)
+    assert result.output == tuple(out.shape)
+    (row,) = result.rows
+    assert row.output == tuple(out.shape)
+    if isinstance(module, nn.Bilinear):
+        assert result.flops == bilinear_flops(module, shapes[0], shapes[1])
+        return
+    with torch.device("meta"):
+        meta = make().eval()
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        meta_inputs = [torch.empty(s, device="meta") for s in shapes]
+        call(meta, *meta_inputs) if call else meta(*meta_inputs)
+    assert result.flops == 2 * result.macs == counter.get_total_flops()  # type: ignore[operator]
+
+
+def test_a_deep_transformer_counts_toward_the_block_budget() -> None:
+    """A Transformer's layer counts are construction work (`LayerSpec.work`): refused before anything is built."""
+    from cnn_cost.errors import CnnCostError
+
+    with pytest.raises(CnnCostError, match="the limit per block is 25,000"):
+        evaluate(parse_block("model: nn.Transformer(16, 2, num_encoder_layers=3000, num_decoder_layers=1)\n"))
+    evaluate(parse_block("model: nn.Transformer(16, 2, num_encoder_layers=30, num_decoder_layers=30)\n"))

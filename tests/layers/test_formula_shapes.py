@@ -44,17 +44,24 @@ Make = Callable[[], nn.Module]
 # ------------------------------------------------------------------ the check ----
 
 
-def wrapped_call(name: str, module: nn.Module, x: torch.Tensor) -> Any:
-    """The module called as a block calls it (see LayerSpec.wrap)."""
+def wrapped_call(name: str, module: nn.Module, x: torch.Tensor, *rest: torch.Tensor) -> Any:
+    """The module called as a block calls it, on its input and the block's other inputs (see LayerSpec.wrap);
+    written out here, apart from cnn_cost.builder.wrapped_class."""
     wrap = REGISTRY[name].wrap
     if wrap is None:
+        assert not rest
         return module(x)
     if wrap == "first-output":
         return module(x)[0]
-    if wrap == "self-attention":
-        return module(x, x, x, need_weights=False)[0]
+    if wrap == "attention":
+        key = rest[0] if rest else x
+        return module(x, key, rest[1] if len(rest) > 1 else key, need_weights=False)[0]
+    if wrap == "hidden-state":
+        state = (rest[0] if len(rest) == 1 else tuple(rest)) if rest else None
+        out = module(x, state)
+        return out[0] if isinstance(out, tuple) else out
     assert wrap == "both-inputs", f"a new wrapper {wrap!r}: teach this test how blocks call it"
-    return module(x, x)
+    return module(x, rest[0] if rest else x)
 
 
 def say(text: str) -> None:
@@ -63,18 +70,29 @@ def say(text: str) -> None:
         note(text)
 
 
-def real_output(name: str, module: nn.Module, x: Shape, dtype: torch.dtype) -> Shape | None:
+# CircularPad with a negative padding on one side and more padding than the cropped size on the other wraps
+# over its own output: on CPU the copy refuses when that region is contiguous in memory (a batch of 1) and
+# not otherwise; on the meta device, where blocks run, never. Its shape is then the meta device's.
+ALIASING = "refer to a single memory location"
+
+
+def real_output(name: str, module: nn.Module, x: Shape, dtype: torch.dtype, rest: tuple[Shape, ...] = (),
+                device: str = "cpu") -> Shape | None:
     """The real output shape on CPU, or None when PyTorch refuses the input or returns an empty tensor."""
     torch.manual_seed(0)
     if dtype == torch.long:
         tensor = torch.randint(0, getattr(module, "num_embeddings", 1), x)
     else:
         tensor = torch.randn(x)
+    tensor, others = tensor.to(device), [torch.randn(shape).to(device) for shape in rest]
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # PyTorch's advice (deprecated ranks, oneDNN, ...) is not a verdict
-            out = first_tensor(wrapped_call(name, module.eval(), tensor))
+            out = first_tensor(wrapped_call(name, module.eval(), tensor, *others))
     except REJECTED as exc:
+        if ALIASING in str(exc) and device == "cpu" and not any(True for _ in module.parameters()):
+            say(f"on CPU: {str(exc).splitlines()[0][:200]}; on meta:")
+            return real_output(name, module, x, dtype, rest, "meta")
         say(f"PyTorch refuses: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
         return None
     if out.numel() == 0:
@@ -83,25 +101,29 @@ def real_output(name: str, module: nn.Module, x: Shape, dtype: torch.dtype) -> S
     return tuple(out.shape)
 
 
-def check_formula_shape(name: str, module: nn.Module, x: Shape, dtype: torch.dtype = torch.float32) -> Cost | None:
-    """The formula's output shape (y=None) against PyTorch's; the whole Cost against the one with PyTorch's y."""
+def check_formula_shape(name: str, module: nn.Module, x: Shape, dtype: torch.dtype = torch.float32,
+                        rest: tuple[Shape, ...] = ()) -> Cost | None:
+    """The formula's output shape (y=None) against PyTorch's; the whole Cost against the one with PyTorch's y.
+
+    `rest`: the shapes of the other inputs a block gives (`inputs:`), in PyTorch's order.
+    """
     assert type(module).__name__ == name
     spec = REGISTRY[name]
     assert spec.cost is not None
-    say(f"{module!r} on input {list(x)}")
-    y = real_output(name, module, x, dtype)
+    say(f"{module!r} on inputs {[list(x), *map(list, rest)]}")
+    y = real_output(name, module, x, dtype, rest)
     if y is None:
         with pytest.raises(ShapeMismatch) as info:
-            spec.cost(module, x)
+            spec.cost(module, x, None, rest)
         message = str(info.value)
         assert message and "\n" not in message and len(message) < 200, message
         return None
     try:
-        cost = spec.cost(module, x, None)
+        cost = spec.cost(module, x, None, rest)
     except ShapeMismatch as exc:
         raise AssertionError(f"PyTorch gives {list(y)}, the formula refuses: {exc}") from None
     assert cost.shape == y, f"formula {cost.shape}, PyTorch {y}"
-    assert cost == spec.cost(module, x, y)
+    assert cost == spec.cost(module, x, y, rest)
     assert cost.params == numel(module)
     assert cost.macs >= 0
     assert cost.extra >= 0
@@ -159,13 +181,24 @@ def test_case_table(name: str, make: Make, shapes: tuple[Shape, ...], kind: str,
     check_formula_shape(name, build(make), shapes[0], dtype)
 
 
+@pytest.mark.parametrize(("name", "make", "shapes", "kind", "call", "dtype"),
+                         [p for p in CASES if len(p.values[2]) > 1])
+def test_case_table_with_every_input(name: str, make: Make, shapes: tuple[Shape, ...], kind: str, call: Any,
+                                     dtype: torch.dtype) -> None:
+    """The cases with several inputs, as a block gives them (`inputs:`): key and value of other lengths and
+    features, Bilinear's second input, a decoder's memory, a cell's state."""
+    assert check_formula_shape(name, build(make), shapes[0], dtype, tuple(shapes[1:])) is not None
+
+
 # Cases from the table that the wrapper semantics turn down: a block gives Bilinear its input twice,
 # and self-attention gives key and value the query's features.
 REFUSED_BY_WRAPPER = {
     ("Bilinear", (4, 5)): "in1_features 5 and in2_features 7 must be equal",
     ("Bilinear", (1, 20)): "in1_features 20 and in2_features 30 must be equal",
+    ("Bilinear", (2, 4, 3)): "in1_features 3 and in2_features 5 must be equal",
     ("MultiheadAttention", (5, 3, 16)): "kdim 6 and vdim 7 must equal embed_dim",
     ("MultiheadAttention", (3, 5, 16)): "kdim 16 and vdim 5 must equal embed_dim",
+    ("MultiheadAttention", (2, 4, 12)): "kdim 5 and vdim 7 must equal embed_dim",
 }
 
 
@@ -199,6 +232,42 @@ REFUSED_BY_WRAPPER = {
     ("MultiheadAttention", lambda: nn.MultiheadAttention(16, 4), (5, 3, 8),
      "expects embed_dim 16 features (last dimension), got 8"),
     ("ReLU", nn.ReLU, (2, 0, 3), "the input [2, 0, 3] has an empty dimension"),
+    ("ZeroPad2d", lambda: nn.ZeroPad2d((1, 1, -3, 0)), (1, 2, 3, 3),
+     "output size would be 0 (input 3, padding (-3, 0))"),
+    ("ReflectionPad1d", lambda: nn.ReflectionPad1d(3), (1, 2, 3),
+     "padding_mode 'reflect' needs padding less than the input size (padding (3, 3), input 3)"),
+    ("CircularPad2d", lambda: nn.CircularPad2d(4), (1, 2, 3, 3),
+     "padding_mode 'circular' needs padding at most the input size (padding (4, 4), input 3)"),
+    ("ReplicationPad3d", lambda: nn.ReplicationPad3d(1), (2, 3, 4),
+     "expects a 4-D or 5-D input for padding [1, 1, 1, 1, 1, 1], got 3-D [2, 3, 4]"),
+    ("PixelShuffle", lambda: nn.PixelShuffle(2), (1, 6, 3, 3),
+     "expects channels divisible by upscale_factor² = 4, got 6"),
+    ("PixelUnshuffle", lambda: nn.PixelUnshuffle(2), (1, 2, 5, 4),
+     "expects height and width divisible by downscale_factor 2, got 5 and 4"),
+    ("ChannelShuffle", lambda: nn.ChannelShuffle(4), (1, 6, 3, 3), "expects channels divisible by 4 groups, got 6"),
+    ("Unflatten", lambda: nn.Unflatten(1, (2, 5)), (3, 8), "unflattened_size [2, 5] does not multiply up to 8 "
+     "(dimension 1)"),
+    ("GLU", nn.GLU, (2, 5), "expects an even size in dimension -1 to halve, got 5"),
+    ("Softmax2d", nn.Softmax2d, (2, 5), "expects a 3-D or 4-D input, got 2-D [2, 5]"),
+    ("Dropout1d", nn.Dropout1d, (1, 2, 3, 4), "expects a 2-D or 3-D input, got 4-D [1, 2, 3, 4]"),
+    ("Unfold", lambda: nn.Unfold(3), (1, 2, 2, 5), "no sliding block fits: [0, 3] blocks (size [2, 5], kernel "
+     "[3, 3], padding [0, 0], dilation [1, 1], stride [1, 1])"),
+    ("Fold", lambda: nn.Fold((4, 5), 2), (1, 12, 11), "expects 3·4 = 12 blocks (last dimension) for output_size "
+     "[4, 5], got 11"),
+    ("LocalResponseNorm", lambda: nn.LocalResponseNorm(3), (2, 8),
+     "expects an input of at least 3 dimensions (N, C, …), got 2-D [2, 8]"),
+    ("RMSNorm", lambda: nn.RMSNorm(8), (2, 7), "expects an input ending in [8], got [2, 7]"),
+    ("LPPool2d", lambda: nn.LPPool2d(2, 3), (1, 2, 2, 5), "output size would be 0 (input 2, kernel 3, stride 3, "
+     "padding 0)"),
+    ("FractionalMaxPool2d", lambda: nn.FractionalMaxPool2d(3, output_size=4), (1, 2, 5, 5),
+     "kernel 3 is too large for output 4 from input 5"),
+    ("EmbeddingBag", lambda: nn.EmbeddingBag(10, 3), (4,),
+     "expects a 2-D input of bags (a 1-D input needs offsets), got 1-D [4]"),
+    ("LSTMCell", lambda: nn.LSTMCell(4, 6), (2, 5), "expects 4 input features (last dimension), got 5"),
+    ("TransformerEncoderLayer", lambda: nn.TransformerEncoderLayer(8, 2, 16), (3, 2, 6),
+     "expects embed_dim 8 features (last dimension), got 6"),
+    ("Transformer", lambda: nn.Transformer(8, 2, 1, 1, 16), (3, 2, 6),
+     "expects d_model 8 features in source and target, got 6 and 6"),
 ])
 def test_messages(name: str, make: Make, x: Shape, message: str) -> None:
     spec = REGISTRY[name]
@@ -209,6 +278,43 @@ def test_messages(name: str, make: Make, x: Shape, message: str) -> None:
     assert str(info.value) == message
     if 0 not in x:
         assert real_output(name, module, x, torch.float32) is None  # PyTorch refuses it too
+
+
+@pytest.mark.parametrize(("name", "make", "shapes", "message"), [
+    ("MultiheadAttention", lambda: nn.MultiheadAttention(16, 4, kdim=6, vdim=7), ((5, 3, 16), (9, 3, 5), (9, 3, 7)),
+     "expects kdim 6 key features (last dimension), got 5"),
+    ("MultiheadAttention", lambda: nn.MultiheadAttention(16, 4), ((5, 3, 16), (9, 3, 16), (8, 3, 16)),
+     "key [9, 3, 16] and value [8, 3, 16] differ in length or batch"),
+    ("MultiheadAttention", lambda: nn.MultiheadAttention(16, 4), ((5, 3, 16), (9, 2, 16)),
+     "key [9, 2, 16] and query [5, 3, 16] differ in batch size"),
+    ("MultiheadAttention", lambda: nn.MultiheadAttention(16, 4), ((5, 3, 16), (9, 16)),
+     "for a 3-D query, key and value must be 3-D, got 2-D and 2-D"),
+    ("Bilinear", lambda: nn.Bilinear(5, 7, 3), ((4, 5), (4, 6)), "expects 7 second input features (last dimension), "
+     "got 6"),
+    ("Bilinear", lambda: nn.Bilinear(5, 7, 3), ((4, 5), (3, 7)),
+     "expects a second input with the first's leading dimensions [4], got [3, 7]"),
+    ("TransformerDecoderLayer", lambda: nn.TransformerDecoderLayer(8, 2, 16), ((5, 3, 8), (7, 2, 8)),
+     "key [7, 2, 8] and query [5, 3, 8] differ in batch size"),
+    ("Transformer", lambda: nn.Transformer(8, 2, 1, 1, 16, batch_first=True), ((2, 5, 8), (3, 4, 8)),
+     "source [2, 5, 8] and target [3, 4, 8] differ in batch size"),
+    ("CosineSimilarity", nn.CosineSimilarity, ((4, 8), (3, 8)),
+     "the inputs [4, 8] and [3, 8] do not broadcast (dimension -2: 4 and 3)"),
+    ("RNNCell", lambda: nn.RNNCell(4, 6), ((2, 4), (3, 6)), "expects a state of shape [2, 6], got [3, 6]"),
+    ("LSTMCell", lambda: nn.LSTMCell(4, 6), ((2, 4), (2, 6)), "takes its state as 2 inputs (h, c), got 1"),
+    ("Linear", lambda: nn.Linear(4, 6), ((2, 4), (2, 4)), "takes one input, got 2"),
+    ("TransformerEncoderLayer", lambda: nn.TransformerEncoderLayer(8, 2, 16), ((3, 2, 8), (3, 2, 8)),
+     "takes one input, got 2"),
+    ("Bilinear", lambda: nn.Bilinear(5, 5, 3), ((4, 5), (4, 5), (4, 5)), "takes up to 2 inputs, got 3"),
+])
+def test_messages_with_several_inputs(name: str, make: Make, shapes: tuple[Shape, ...], message: str) -> None:
+    spec = REGISTRY[name]
+    assert spec.cost is not None
+    module = build(make)
+    with pytest.raises(ShapeMismatch) as info:
+        spec.cost(module, shapes[0], None, shapes[1:])
+    assert str(info.value) == message
+    if len(shapes) <= spec.inputs:
+        assert real_output(name, module, shapes[0], torch.float32, shapes[1:]) is None  # PyTorch refuses it too
 
 
 def test_wrapper_refusals_are_the_table_cases() -> None:
@@ -293,6 +399,7 @@ def last_dim_input(draw: st.DrawFn, features: int, ranks: tuple[int, int] = (1, 
 
 
 Case = tuple[Make, Shape]
+MultiCase = tuple[Make, Shape, tuple[Shape, ...]]  # and the other inputs a block gives (`inputs:`)
 
 
 @st.composite
@@ -358,10 +465,11 @@ def linear(draw: st.DrawFn) -> Case:
 
 
 @st.composite
-def bilinear(draw: st.DrawFn) -> Case:
+def bilinear(draw: st.DrawFn) -> MultiCase:
     f1, fout, bias = draw(st.integers(1, 5)), draw(st.integers(1, 4)), draw(st.booleans())
     f2 = draw(st.sampled_from([f1, f1, f1, f1 + 1]))
-    return lambda: nn.Bilinear(f1, f2, fout, bias=bias), last_dim_input(draw, f1, (0, 3))
+    x = last_dim_input(draw, f1, (0, 3))
+    return lambda: nn.Bilinear(f1, f2, fout, bias=bias), x, other_inputs(draw, x, (f2,), None)
 
 
 @st.composite
@@ -380,6 +488,16 @@ def batchnorm(draw: st.DrawFn, dims: int) -> Case:
     if draw(st.integers(0, 7)) == 0:
         x = x[1:] or (1,)
     return lambda: cls(c, affine=affine, track_running_stats=stats), x
+
+
+@st.composite
+def sync_batchnorm(draw: st.DrawFn) -> Case:
+    c, affine, stats = draw(st.integers(1, 4)), draw(st.booleans()), draw(st.booleans())
+    x = (draw(st.integers(1, 2)), c if draw(st.integers(0, 5)) else draw(st.integers(1, 5)),
+         *draw(st.lists(st.integers(1, 3), max_size=3)))
+    if draw(st.integers(0, 7)) == 0:
+        x = x[1:]
+    return lambda: nn.SyncBatchNorm(c, affine=affine, track_running_stats=stats), x
 
 
 @st.composite
@@ -417,9 +535,145 @@ def shape_keeping(draw: st.DrawFn, name: str) -> Case:
 
 
 @st.composite
-def softmax(draw: st.DrawFn) -> Case:
+def softmax(draw: st.DrawFn, name: str = "Softmax") -> Case:
     dim = draw(st.one_of(st.none(), st.integers(-4, 3)))
-    return lambda: nn.Softmax(dim=dim), any_input(draw)
+    cls = getattr(nn, name)
+    return lambda: cls(dim=dim), any_input(draw)
+
+
+@st.composite
+def glu(draw: st.DrawFn) -> Case:
+    dim = draw(st.integers(-4, 3))
+    return lambda: nn.GLU(dim=dim), any_input(draw)
+
+
+@st.composite
+def threshold(draw: st.DrawFn) -> Case:
+    return lambda: nn.Threshold(0.1, 2.0), any_input(draw)
+
+
+@st.composite
+def unflatten(draw: st.DrawFn) -> Case:
+    x = any_input(draw, 0, 4)
+    dim = draw(st.integers(-4, 3))
+    size = x[dim] if -len(x) <= dim < len(x) else draw(st.integers(1, 6))
+    first = draw(st.sampled_from([d for d in range(1, size + 1) if size % d == 0] + [draw(st.integers(1, 4))]))
+    second = draw(st.sampled_from([size // first, -1, -1, draw(st.integers(1, 4))]))
+    sizes = draw(st.sampled_from([(first, second), (second, first), (first, second, 1), (size,)]))
+    return lambda: nn.Unflatten(dim, sizes), x
+
+
+@st.composite
+def pixel_shuffle(draw: st.DrawFn, name: str) -> Case:
+    r = draw(st.integers(1, 3))
+    rank = draw(st.integers(1, 5))
+    x = list(draw(sizes(rank, 1, 4)))
+    if rank >= 3 and draw(st.integers(0, 3)):
+        if name == "PixelShuffle":
+            x[-3] = r * r * draw(st.integers(1, 2))
+        else:
+            x[-1], x[-2] = r * x[-1], r * x[-2]
+    cls = getattr(nn, name)
+    return lambda: cls(r), tuple(x)
+
+
+@st.composite
+def channel_shuffle(draw: st.DrawFn) -> Case:
+    groups = draw(st.integers(1, 3))
+    x = list(draw(sizes(draw(st.integers(1, 5)), 1, 4)))
+    if len(x) >= 2 and draw(st.integers(0, 3)):
+        x[1] = groups * draw(st.integers(1, 2))
+    return lambda: nn.ChannelShuffle(groups), tuple(x)
+
+
+@st.composite
+def upsampling2d(draw: st.DrawFn, name: str) -> Case:
+    how = draw(st.sampled_from(["scale", "size", "size-int"]))
+    size = draw(sizes(2, 1, 6)) if how == "size" else draw(st.integers(1, 6)) if how == "size-int" else None
+    scale = draw(st.sampled_from([1, 2, 3, 0.5, 1.5])) if how == "scale" else None
+    cls = getattr(nn, name)
+    return lambda: cls(size=size, scale_factor=scale), draw(sizes(draw(st.sampled_from([3, 4, 4, 4, 5])), 1, 5))
+
+
+@st.composite
+def pad(draw: st.DrawFn, kind: str, dims: int) -> Case:
+    padding = draw(st.one_of(st.integers(-1, 3), st.tuples(*[st.integers(-2, 3)] * (2 * dims))))
+    rank = draw(st.sampled_from([dims + 1, dims + 2, dims + 2, draw(st.integers(max(dims - 1, 1), dims + 3))]))
+    x = draw(sizes(rank, 1, 5))
+    cls = getattr(nn, f"{kind}Pad{dims}d")
+    if kind == "Constant":
+        return lambda: cls(padding, 0.5), x
+    return lambda: cls(padding), x
+
+
+@st.composite
+def unfold(draw: st.DrawFn) -> Case:
+    kernel, dilation = draw(knob(2, 1, 3)), draw(knob(2, 1, 2))
+    padding, stride = draw(knob(2, 0, 2)), draw(knob(2, 1, 3))
+    x = draw(sizes(draw(st.sampled_from([2, 3, 4, 4, 5])), 1, 6))
+    return lambda: nn.Unfold(kernel, dilation=dilation, padding=padding, stride=stride), x
+
+
+@st.composite
+def fold(draw: st.DrawFn) -> Case:
+    kernel, dilation = draw(knob(2, 1, 3)), draw(knob(2, 1, 2))
+    padding, stride = draw(knob(2, 0, 2)), draw(knob(2, 1, 3))
+    size = draw(knob(2, 1, 7))
+    k, d, p, s = (as_tuple(v, 2) for v in (kernel, dilation, padding, stride))
+    blocks = [(as_tuple(size, 2)[i] + 2 * p[i] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i in range(2)]
+    channels = draw(st.integers(1, 2))
+    values = channels * k[0] * k[1] if draw(st.integers(0, 5)) else draw(st.integers(1, 9))
+    count = max(blocks[0], 0) * max(blocks[1], 0) if draw(st.integers(0, 5)) else draw(st.integers(1, 9))
+    x = draw(st.sampled_from([(2, values, max(count, 1)), (values, max(count, 1)), (1, 1, values, max(count, 1))]))
+    return lambda: nn.Fold(size, kernel, dilation=dilation, padding=padding, stride=stride), x
+
+
+@st.composite
+def embedding_bag(draw: st.DrawFn) -> Case:
+    num, dim = draw(st.integers(1, 10)), draw(st.integers(1, 5))
+    mode = draw(st.sampled_from(["sum", "mean", "max"]))
+    x = draw(sizes(2, 1, 4)) if draw(st.integers(0, 3)) else any_input(draw, 0, 3)
+    return lambda: nn.EmbeddingBag(num, dim, mode=mode), x
+
+
+@st.composite
+def rmsnorm(draw: st.DrawFn) -> Case:
+    shape = draw(st.lists(st.integers(1, 4), min_size=1, max_size=2).map(tuple))
+    arg = shape[0] if len(shape) == 1 and draw(st.booleans()) else shape
+    affine = draw(st.booleans())
+    lead = draw(st.lists(st.integers(1, 3), max_size=2).map(tuple))
+    x = (*lead, *shape) if draw(st.integers(0, 4)) else any_input(draw, 0, 4)
+    return lambda: nn.RMSNorm(arg, elementwise_affine=affine), x
+
+
+@st.composite
+def lrn(draw: st.DrawFn, name: str) -> Case:
+    size = draw(st.integers(1, 5))
+    cls = getattr(nn, name)
+    x = draw(sizes(4, 1, 4)) if name == "CrossMapLRN2d" and draw(st.integers(0, 3)) else any_input(draw, 0, 5)
+    return lambda: cls(size), x
+
+
+@st.composite
+def lp_pool(draw: st.DrawFn, dims: int) -> Case:
+    kernel = draw(knob(dims, 1, 4))
+    stride = draw(st.one_of(st.none(), knob(dims, 1, 3)))
+    ceil_mode, norm = draw(st.booleans()), draw(st.sampled_from([1, 2, 3.0]))
+    cls = getattr(nn, f"LPPool{dims}d")
+    x = channel_input(draw, dims, draw(st.integers(1, 3)))
+    return lambda: cls(norm, kernel, stride=stride, ceil_mode=ceil_mode), x
+
+
+@st.composite
+def fractional(draw: st.DrawFn, dims: int) -> Case:
+    kernel = draw(knob(dims, 1, 3))
+    cls = getattr(nn, f"FractionalMaxPool{dims}d")
+    x = channel_input(draw, dims, draw(st.integers(1, 3)), 7)
+    if draw(st.booleans()):
+        size = draw(knob(dims, 1, 4))
+        return lambda: cls(kernel, output_size=size), x
+    ratio = draw(st.one_of(st.sampled_from([0.3, 0.5, 0.75]), st.tuples(*[st.sampled_from([0.4, 0.5, 0.9])] * dims)))
+    return lambda: cls(kernel, output_ratio=ratio), x
 
 
 @st.composite
@@ -468,8 +722,28 @@ def recurrent(draw: st.DrawFn, kind: str) -> Case:
     return lambda: cls(fin, hidden, **kwargs), last_dim_input(draw, fin, (1, 4))
 
 
+def other_inputs(draw: st.DrawFn, x: Shape, features: tuple[int, ...], length_at: int | None) -> tuple[Shape, ...]:
+    """None, or one input per entry of `features`: x's shape with that many features (now and then another
+    count), another length at `length_at` (sequence layers), now and then another batch or rank."""
+    if not x or draw(st.integers(0, 3)) == 0:
+        return ()
+    length = x[length_at] + draw(st.integers(-1, 3)) if length_at is not None and len(x) > 1 else None
+    out = []
+    for f in features:
+        shape = list(x)
+        shape[-1] = f if draw(st.integers(0, 7)) else draw(st.integers(1, f + 2))
+        if length is not None and length_at is not None:
+            shape[length_at] = max(length, 1)
+        if draw(st.integers(0, 9)) == 0:
+            shape = shape[1:] or [1]
+        if len(shape) > 1 and draw(st.integers(0, 9)) == 0:
+            shape[0] += 1
+        out.append(tuple(shape))
+    return tuple(out)
+
+
 @st.composite
-def attention(draw: st.DrawFn) -> Case:
+def attention(draw: st.DrawFn) -> MultiCase:
     heads = draw(st.integers(1, 3))
     e = heads * draw(st.integers(1, 3))
     kwargs: dict[str, Any] = {
@@ -478,7 +752,57 @@ def attention(draw: st.DrawFn) -> Case:
     }
     if draw(st.integers(0, 5)) == 0:
         kwargs["kdim"], kwargs["vdim"] = draw(st.integers(1, 6)), draw(st.integers(1, 6))
-    return lambda: nn.MultiheadAttention(e, heads, **kwargs), last_dim_input(draw, e, (1, 4))
+    x = last_dim_input(draw, e, (1, 4))
+    at = (1 if kwargs["batch_first"] else 0) if len(x) == 3 else 0
+    rest = other_inputs(draw, x, (kwargs.get("kdim", e), kwargs.get("vdim", e)), at)
+    if rest and draw(st.booleans()):
+        rest = rest[:1]  # the value is the key
+    return lambda: nn.MultiheadAttention(e, heads, **kwargs), x, rest
+
+
+@st.composite
+def transformer_layer(draw: st.DrawFn, kind: str) -> MultiCase:
+    heads = draw(st.integers(1, 2))
+    e = heads * draw(st.integers(1, 3))
+    kwargs: dict[str, Any] = {
+        "dim_feedforward": draw(st.integers(1, 6)), "batch_first": draw(st.booleans()),
+        "norm_first": draw(st.booleans()), "bias": draw(st.booleans()),
+        "activation": draw(st.sampled_from(["relu", "gelu"])), "dropout": 0.0,
+    }
+    x = last_dim_input(draw, e, (1, 4))
+    at = (1 if kwargs["batch_first"] else 0) if len(x) == 3 else 0
+    if kind == "Transformer":
+        kwargs["num_encoder_layers"], kwargs["num_decoder_layers"] = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+        return lambda: nn.Transformer(e, heads, **kwargs), x, other_inputs(draw, x, (e,), at)
+    cls = getattr(nn, kind)
+    rest = other_inputs(draw, x, (e,), at) if kind == "TransformerDecoderLayer" else ()
+    return lambda: cls(e, heads, **kwargs), x, rest
+
+
+@st.composite
+def cell(draw: st.DrawFn, kind: str) -> MultiCase:
+    fin, hidden, bias = draw(st.integers(1, 5)), draw(st.integers(1, 5)), draw(st.booleans())
+    x = last_dim_input(draw, fin, (0, 3))
+    rest = other_inputs(draw, x, (hidden,) * (2 if kind == "LSTMCell" else 1), None)
+    if kind == "LSTMCell" and rest and draw(st.integers(0, 5)) == 0:
+        rest = rest[:1]
+    cls = getattr(nn, kind)
+    return lambda: cls(fin, hidden, bias=bias), x, rest
+
+
+@st.composite
+def two_inputs(draw: st.DrawFn, name: str) -> MultiCase:
+    """CosineSimilarity and PairwiseDistance: a second input that broadcasts, now and then one that does not."""
+    x = any_input(draw, 0, 3)
+    rest: tuple[Shape, ...] = ()
+    if draw(st.booleans()):
+        other = tuple(draw(st.sampled_from([d, 1, d + 1])) if draw(st.integers(0, 3)) else d for d in x)
+        rest = (other[draw(st.integers(0, len(other))):] if other and draw(st.integers(0, 3)) == 0 else other,)
+    if name == "CosineSimilarity":
+        dim = draw(st.integers(-4, 3))
+        return lambda: nn.CosineSimilarity(dim=dim), x, rest
+    keepdim = draw(st.booleans())
+    return lambda: nn.PairwiseDistance(keepdim=keepdim), x, rest
 
 
 STRATEGIES: dict[str, st.SearchStrategy[Case]] = {
@@ -492,9 +816,23 @@ STRATEGIES: dict[str, st.SearchStrategy[Case]] = {
     "LayerNorm": layernorm(), "GroupNorm": groupnorm(),
     **{name: shape_keeping(name) for name in ("ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh",
                                                "Hardswish", "Hardsigmoid", "Dropout", "Dropout2d", "Identity")},
-    "Softmax": softmax(), "PReLU": prelu(), "Flatten": flatten(), "Upsample": upsample(),
+    **{name: softmax(name) for name in ("Softmax", "LogSoftmax", "Softmin")},
+    "PReLU": prelu(), "Flatten": flatten(), "Upsample": upsample(), "GLU": glu(), "Threshold": threshold(),
     **{kind: recurrent(kind) for kind in ("RNN", "LSTM", "GRU")},
+    **{kind: cell(kind) for kind in ("RNNCell", "LSTMCell", "GRUCell")},
     "MultiheadAttention": attention(),
+    **{kind: transformer_layer(kind) for kind in ("TransformerEncoderLayer", "TransformerDecoderLayer", "Transformer")},
+    **{name: two_inputs(name) for name in ("CosineSimilarity", "PairwiseDistance")},
+    "EmbeddingBag": embedding_bag(), "RMSNorm": rmsnorm(), "SyncBatchNorm": sync_batchnorm(),
+    **{name: lrn(name) for name in ("LocalResponseNorm", "CrossMapLRN2d")},
+    **{f"LPPool{d}d": lp_pool(d) for d in (1, 2, 3)},
+    **{f"FractionalMaxPool{d}d": fractional(d) for d in (2, 3)},
+    "Unflatten": unflatten(), "ChannelShuffle": channel_shuffle(),
+    **{name: pixel_shuffle(name) for name in ("PixelShuffle", "PixelUnshuffle")},
+    **{name: upsampling2d(name) for name in ("UpsamplingNearest2d", "UpsamplingBilinear2d")},
+    "Unfold": unfold(), "Fold": fold(),
+    **{f"{kind}Pad{d}d": pad(kind, d) for kind in ("Zero", "Constant", "Reflection", "Replication", "Circular")
+       for d in (1, 2, 3)},
 }
 
 
@@ -513,16 +851,19 @@ def test_every_layer_has_a_strategy() -> None:
 @SETTINGS
 @given(data=st.data())
 def test_random_against_pytorch(name: str, data: st.DataObject) -> None:
-    make, x = data.draw(STRATEGIES[name], label="case")
+    make, x, *more = data.draw(STRATEGIES[name], label="case")
     try:
         module = build(make)
     except REJECTED:  # the constructor's own checks are not a shape matter
         return
-    check_formula_shape(name, module, x, torch.long if name == "Embedding" else torch.float32)
+    rest: tuple[Shape, ...] = more[0] if more else ()
+    check_formula_shape(name, module, x, torch.long if REGISTRY[name].index_input else torch.float32, rest)
 
 
 def test_index_input_marks_the_layers_that_take_integers() -> None:
     """Shapes cannot say that an Embedding after a float layer is refused: the spec says it takes indices."""
-    assert {name for name, spec in REGISTRY.items() if spec.index_input} == {"Embedding"}
+    assert {name for name, spec in REGISTRY.items() if spec.index_input} == {"Embedding", "EmbeddingBag"}
     with pytest.raises(RuntimeError, match="indices"):
         nn.Embedding(10, 3)(torch.randn(2, 4))
+    with pytest.raises(RuntimeError, match="indices"):
+        nn.EmbeddingBag(10, 3)(torch.randn(2, 4))

@@ -17,15 +17,16 @@ import torch
 from torch import nn
 
 from cnn_cost.counters import family
-from cnn_cost.layers import REGISTRY, Cost, register
+from cnn_cost.layers import REGISTRY, Cost, ShapeMismatch, register
 from cnn_cost.layers.registry import elementwise, no_params
 
-from .common import BILINEAR, MAC, ZERO, Shape, check_layer, numel, registry_cost, run_real
+from .common import BILINEAR, MAC, ZERO, Shape, check_layer, first_tensor, numel, registry_cost, run_real
 
 # PyTorch's notes on its own kernels (a zero-padded copy, no oneDNN for projections) are expected.
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning"),
     pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN:UserWarning"),
+    pytest.mark.filterwarnings("ignore:enable_nested_tensor is True:UserWarning"),
 ]
 
 
@@ -36,6 +37,15 @@ def attend(module: nn.MultiheadAttention, q: Any, k: Any, v: Any) -> Any:
 
 def both(module: nn.Module, a: Any, b: Any) -> Any:
     return module(a, b)
+
+
+def twice(module: nn.Module, x: Any) -> Any:
+    """A two-input layer given one input, as a block calls it: (x, x)."""
+    return module(x, x)
+
+
+def lstm_cell(module: nn.Module, x: Any, h: Any, c: Any) -> Any:
+    return module(x, (h, c))[0]
 
 
 def case(cid: str, name: str, make: Callable[[], nn.Module], *shapes: Shape, kind: str = ZERO,
@@ -245,6 +255,124 @@ CASES = [
     case("kdim-vdim-bf-nobias", "MultiheadAttention",
          lambda: nn.MultiheadAttention(16, 4, kdim=16, vdim=5, batch_first=True, bias=False),
          (3, 5, 16), (3, 5, 16), (3, 5, 5), kind=MAC, call=attend),
+    case("cross-other-length", "MultiheadAttention", lambda: nn.MultiheadAttention(16, 4), (5, 3, 16), (9, 3, 16),
+         (9, 3, 16), kind=MAC, call=attend),
+    case("cross-kdim-vdim-bf-bias-kv", "MultiheadAttention",
+         lambda: nn.MultiheadAttention(12, 3, kdim=5, vdim=7, batch_first=True, add_bias_kv=True),
+         (2, 4, 12), (2, 6, 5), (2, 6, 7), kind=MAC, call=attend),
+    case("cross-unbatched-zero-attn", "MultiheadAttention", lambda: nn.MultiheadAttention(8, 2, add_zero_attn=True),
+         (3, 8), (7, 8), (7, 8), kind=MAC, call=attend),
+    # ------------------------------------------------------------- Transformer layers
+    case("seq-first", "TransformerEncoderLayer", lambda: nn.TransformerEncoderLayer(16, 4, 32), (5, 3, 16), kind=MAC),
+    case("bf-norm-first-gelu", "TransformerEncoderLayer",
+         lambda: nn.TransformerEncoderLayer(16, 2, 24, batch_first=True, norm_first=True, activation="gelu"),
+         (2, 7, 16), kind=MAC),
+    case("nobias-unbatched", "TransformerEncoderLayer", lambda: nn.TransformerEncoderLayer(8, 2, 16, bias=False),
+         (6, 8), kind=MAC),
+    case("self", "TransformerDecoderLayer", lambda: nn.TransformerDecoderLayer(16, 4, 32), (5, 3, 16), kind=MAC,
+         call=twice),
+    case("memory-other-length", "TransformerDecoderLayer", lambda: nn.TransformerDecoderLayer(16, 4, 32),
+         (5, 3, 16), (9, 3, 16), kind=MAC, call=both),
+    case("bf-norm-first-gelu-nobias", "TransformerDecoderLayer",
+         lambda: nn.TransformerDecoderLayer(12, 3, 20, batch_first=True, norm_first=True, activation="gelu",
+                                            bias=False),
+         (2, 4, 12), (2, 6, 12), kind=MAC, call=both),
+    case("small", "Transformer", lambda: nn.Transformer(16, 4, 2, 1, 32), (7, 2, 16), kind=MAC, call=twice),
+    case("src-tgt-bf", "Transformer",
+         lambda: nn.Transformer(12, 2, 1, 2, 20, batch_first=True, norm_first=True, activation="gelu"),
+         (2, 6, 12), (2, 4, 12), kind=MAC, call=both),
+    case("unbatched-nobias", "Transformer", lambda: nn.Transformer(8, 2, 1, 1, 16, bias=False), (5, 8), (3, 8),
+         kind=MAC, call=both),
+    # ---------------------------------------------------------------- recurrent cells
+    case("basic", "RNNCell", lambda: nn.RNNCell(10, 20), (3, 10), kind=MAC),
+    case("relu-nobias-unbatched", "RNNCell", lambda: nn.RNNCell(6, 4, bias=False, nonlinearity="relu"), (6,),
+         kind=MAC),
+    case("with-state", "RNNCell", lambda: nn.RNNCell(10, 20), (3, 10), (3, 20), kind=MAC, call=both),
+    case("basic", "GRUCell", lambda: nn.GRUCell(10, 20), (3, 10), kind=MAC),
+    case("with-state-nobias", "GRUCell", lambda: nn.GRUCell(5, 7, bias=False), (2, 5), (2, 7), kind=MAC, call=both),
+    case("basic", "LSTMCell", lambda: nn.LSTMCell(10, 20), (3, 10), kind=MAC),
+    case("with-state-unbatched", "LSTMCell", lambda: nn.LSTMCell(5, 7), (5,), (7,), (7,), kind=MAC, call=lstm_cell),
+    # ------------------------------------------------------------ linear and similarities
+    case("basic", "EmbeddingBag", lambda: nn.EmbeddingBag(100, 16), (2, 7), dtype=torch.long),
+    case("max-padding", "EmbeddingBag", lambda: nn.EmbeddingBag(50, 8, mode="max", padding_idx=0), (3, 4),
+         dtype=torch.long),
+    case("dim1", "CosineSimilarity", nn.CosineSimilarity, (4, 8), (4, 8), call=both),
+    case("broadcast-dim-last", "CosineSimilarity", lambda: nn.CosineSimilarity(dim=-1), (2, 1, 6), (3, 6),
+         call=both),
+    case("self", "CosineSimilarity", lambda: nn.CosineSimilarity(dim=0), (5, 3), call=twice),
+    case("self-keepdim", "PairwiseDistance", lambda: nn.PairwiseDistance(keepdim=True), (5, 3), call=twice),
+    case("basic", "PairwiseDistance", nn.PairwiseDistance, (4, 8), (4, 8), call=both),
+    case("keepdim-broadcast", "PairwiseDistance", lambda: nn.PairwiseDistance(p=1.0, keepdim=True),
+         (2, 1, 6), (3, 6), call=both),
+    case("bilinear-other-batch-dims", "Bilinear", lambda: nn.Bilinear(3, 5, 2), (2, 4, 3), (2, 4, 5),
+         kind=BILINEAR, call=both),
+    # ------------------------------------------------------------ normalisation
+    case("2d", "SyncBatchNorm", lambda: nn.SyncBatchNorm(16), (2, 16, 5, 5)),
+    case("1d-noaffine", "SyncBatchNorm", lambda: nn.SyncBatchNorm(6, affine=False), (3, 6)),
+    case("nostats-3d", "SyncBatchNorm", lambda: nn.SyncBatchNorm(4, track_running_stats=False), (2, 4, 3, 3, 3)),
+    case("affine", "RMSNorm", lambda: nn.RMSNorm(16), (2, 5, 16)),
+    case("noaffine-tuple", "RMSNorm", lambda: nn.RMSNorm((4, 6), elementwise_affine=False), (3, 4, 6)),
+    case("alexnet", "LocalResponseNorm", lambda: nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0),
+         (1, 96, 7, 7)),
+    case("3d", "LocalResponseNorm", lambda: nn.LocalResponseNorm(2), (2, 4, 9)),
+    case("basic", "CrossMapLRN2d", lambda: nn.CrossMapLRN2d(3), (1, 6, 4, 4)),
+    # ------------------------------------------------------------ pooling
+    case("basic", "LPPool1d", lambda: nn.LPPool1d(2, 3), (2, 4, 10)),
+    case("stride-ceil-unbatched", "LPPool1d", lambda: nn.LPPool1d(1.5, 3, stride=2, ceil_mode=True), (4, 10)),
+    case("basic", "LPPool2d", lambda: nn.LPPool2d(2, (2, 3)), (1, 3, 8, 9)),
+    case("stride", "LPPool2d", lambda: nn.LPPool2d(3, 3, stride=(1, 2)), (3, 7, 7)),
+    case("basic", "LPPool3d", lambda: nn.LPPool3d(2, 2), (1, 2, 4, 4, 4)),
+    case("size", "FractionalMaxPool2d", lambda: nn.FractionalMaxPool2d(3, output_size=(4, 5)), (1, 2, 9, 9)),
+    case("ratio-unbatched", "FractionalMaxPool2d", lambda: nn.FractionalMaxPool2d(2, output_ratio=0.5), (3, 8, 11)),
+    case("size", "FractionalMaxPool3d", lambda: nn.FractionalMaxPool3d(2, output_size=3), (1, 2, 6, 6, 6)),
+    case("ratio", "FractionalMaxPool3d", lambda: nn.FractionalMaxPool3d((1, 2, 2), output_ratio=(0.9, 0.5, 0.5)),
+         (2, 4, 5, 8)),
+    # ------------------------------------------------------------ activations
+    *(case("basic", name, getattr(nn, name), (2, 3, 4)) for name in (
+        "SELU", "Softsign", "Tanhshrink", "LogSigmoid", "Softshrink", "Hardshrink", "RReLU")),
+    case("beta", "Softplus", lambda: nn.Softplus(beta=2.0, threshold=10.0), (2, 3, 4)),
+    case("alpha", "CELU", lambda: nn.CELU(alpha=0.5), (2, 3, 4)),
+    case("range", "Hardtanh", lambda: nn.Hardtanh(-2.0, 2.0), (2, 3, 4)),
+    case("basic", "Threshold", lambda: nn.Threshold(0.1, 20.0), (2, 3, 4)),
+    case("dim1", "LogSoftmax", lambda: nn.LogSoftmax(dim=1), (2, 5, 3)),
+    case("dim-last", "Softmin", lambda: nn.Softmin(dim=-1), (4, 10)),
+    case("4d", "Softmax2d", nn.Softmax2d, (2, 3, 4, 4)),
+    case("3d", "Softmax2d", nn.Softmax2d, (3, 4, 4)),
+    case("last", "GLU", nn.GLU, (2, 3, 8)),
+    case("channels", "GLU", lambda: nn.GLU(dim=1), (2, 6, 5)),
+    case("p", "Dropout1d", lambda: nn.Dropout1d(0.3), (2, 3, 8)),
+    case("p", "Dropout3d", lambda: nn.Dropout3d(0.3), (2, 3, 4, 4, 4)),
+    case("p", "AlphaDropout", lambda: nn.AlphaDropout(0.2), (2, 3, 4)),
+    case("p", "FeatureAlphaDropout", lambda: nn.FeatureAlphaDropout(0.2), (2, 3, 4, 4)),
+    # ------------------------------------------------------------ reshapes and resampling
+    case("channels", "Unflatten", lambda: nn.Unflatten(1, (2, 4)), (3, 8, 5)),
+    case("inferred-last", "Unflatten", lambda: nn.Unflatten(-1, (3, -1)), (2, 12)),
+    case("x2", "PixelShuffle", lambda: nn.PixelShuffle(2), (1, 8, 3, 4)),
+    case("x3-unbatched", "PixelShuffle", lambda: nn.PixelShuffle(3), (9, 2, 2)),
+    case("x2", "PixelUnshuffle", lambda: nn.PixelUnshuffle(2), (1, 2, 6, 4)),
+    case("groups", "ChannelShuffle", lambda: nn.ChannelShuffle(3), (2, 6, 4, 4)),
+    case("scale", "UpsamplingNearest2d", lambda: nn.UpsamplingNearest2d(scale_factor=2), (1, 3, 4, 5)),
+    case("size", "UpsamplingBilinear2d", lambda: nn.UpsamplingBilinear2d(size=(7, 9)), (1, 3, 4, 4)),
+    case("basic", "Unfold", lambda: nn.Unfold(3), (2, 3, 8, 8)),
+    case("all-hyper", "Unfold", lambda: nn.Unfold((2, 3), dilation=(1, 2), padding=1, stride=(2, 1)), (3, 7, 9)),
+    case("basic", "Fold", lambda: nn.Fold((4, 5), (2, 2)), (2, 12, 12)),
+    case("all-hyper-unbatched", "Fold", lambda: nn.Fold(6, 3, dilation=2, padding=1, stride=2), (18, 4)),
+    # ------------------------------------------------------------------ padding
+    case("int", "ZeroPad1d", lambda: nn.ZeroPad1d(2), (2, 3, 5)),
+    case("tuple", "ZeroPad2d", lambda: nn.ZeroPad2d((1, 2, 0, 3)), (1, 3, 4, 4)),
+    case("crop", "ZeroPad3d", lambda: nn.ZeroPad3d((1, -1, 0, 2, -2, 1)), (2, 4, 5, 6)),
+    case("value", "ConstantPad1d", lambda: nn.ConstantPad1d((3, 1), 1.5), (4, 6)),
+    case("any-rank", "ConstantPad2d", lambda: nn.ConstantPad2d(1, -1.0), (2, 2, 3, 4, 5)),
+    case("int", "ConstantPad3d", lambda: nn.ConstantPad3d(1, 0.0), (1, 2, 3, 3, 3)),
+    case("int", "ReflectionPad1d", lambda: nn.ReflectionPad1d(2), (2, 3, 5)),
+    case("tuple", "ReflectionPad2d", lambda: nn.ReflectionPad2d((1, 0, 2, 3)), (3, 4, 5)),
+    case("int", "ReflectionPad3d", lambda: nn.ReflectionPad3d(1), (1, 2, 3, 3, 3)),
+    case("int", "ReplicationPad1d", lambda: nn.ReplicationPad1d(4), (2, 3, 2)),
+    case("tuple", "ReplicationPad2d", lambda: nn.ReplicationPad2d((1, 2, 3, 4)), (1, 2, 3, 3)),
+    case("int", "ReplicationPad3d", lambda: nn.ReplicationPad3d(2), (2, 3, 2, 2)),
+    case("int", "CircularPad1d", lambda: nn.CircularPad1d(3), (2, 3, 4)),
+    case("tuple", "CircularPad2d", lambda: nn.CircularPad2d((1, 2, 0, 3)), (3, 4, 5)),
+    case("int", "CircularPad3d", lambda: nn.CircularPad3d(1), (1, 2, 3, 3, 3)),
 ]
 
 
@@ -270,7 +398,7 @@ def test_params_need_no_shape(name: str, make: Callable[[], nn.Module], shapes: 
     spec = REGISTRY[name]
     count, text = spec.params(module)
     assert count == numel(module)  # a row's own parameters: every entry's, MultiheadAttention's out_proj included
-    cost = registry_cost(name, module, shapes[0], tuple(out.shape))
+    cost = registry_cost(name, module, shapes[0], tuple(out.shape), shapes[1:])
     assert (cost.params, cost.params_formula) == (count, text)
     assert spec.cost is not None
     if len(shapes) == 1 or len(set(shapes)) == 1:  # the block's call: the input itself as every input
@@ -281,67 +409,181 @@ def test_params_need_no_shape(name: str, make: Callable[[], nn.Module], shapes: 
     assert spec.params(meta) == (count, text)
 
 
-NOT_YET_REGISTERED = ("Softsign", "Tanhshrink", "LogSigmoid", "SELU", "CELU", "Softplus")
+class Swish(nn.Module):
+    """A layer the registry does not know (every module of torch.nn with a cost from shapes is registered)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(x)
 
 
 def test_a_layer_without_parameters_is_one_register_line() -> None:
-    name = next(n for n in NOT_YET_REGISTERED if n not in REGISTRY)
-    register(name)(elementwise(1, "one per element"))
+    assert "Swish" not in REGISTRY
+    register("Swish")(elementwise(1, "one per element"))
     try:
-        spec = REGISTRY[name]
-        module = getattr(nn, name)()
+        spec = REGISTRY["Swish"]
+        module = Swish()
         assert spec.params(module) == (0, "")
         assert spec.cost is not None
         cost = spec.cost(module, (2, 3))
         assert (cost.params, cost.params_formula, cost.shape) == (0, "", (2, 3))
+        with pytest.raises(ShapeMismatch, match=r"^takes one input, got 2$"):
+            spec.cost(module, (2, 3), None, [(2, 3)])
     finally:
-        del REGISTRY[name]
+        del REGISTRY["Swish"]
 
 
 def test_parameters_come_from_the_params_function_only() -> None:
     """A cost function that writes parameters is refused: the params function is their one source."""
-    name = next(n for n in NOT_YET_REGISTERED if n not in REGISTRY)
-    register(name, params=lambda m: (5, "5 (made up)"))(lambda m, x, y: Cost(params=5, shape=x))
+    register("Swish", params=lambda m: (5, "5 (made up)"))(lambda m, x, y: Cost(params=5, shape=x))
     try:
-        spec = REGISTRY[name]
+        spec = REGISTRY["Swish"]
         assert spec.params(None) == (5, "5 (made up)")
         with pytest.raises(TypeError, match="writes parameters"):
             spec.cost(None, (2, 3))  # type: ignore[misc]
     finally:
-        del REGISTRY[name]
+        del REGISTRY["Swish"]
+
+
+def test_a_multi_input_family_gets_the_other_inputs() -> None:
+    """`register(..., inputs=N)`: the family is fn(m, x, y, rest), and the stored entry refuses more inputs."""
+    seen: list[tuple[Shape, ...]] = []
+
+    def pair(m: Any, x: Shape, y: Shape | None, rest: tuple[Shape, ...]) -> Cost:
+        seen.append(rest)
+        return Cost(shape=x)
+
+    register("Swish", inputs=2)(pair)
+    try:
+        spec = REGISTRY["Swish"]
+        assert spec.cost is not None
+        assert spec.inputs == 2
+        assert spec.work_of({}) == 1
+        spec.cost(None, (2, 3))
+        spec.cost(None, [2, 3], None, [[4, 5]])
+        assert seen == [(), ((4, 5),)]
+        with pytest.raises(ShapeMismatch, match=r"^takes up to 2 inputs, got 3$"):
+            spec.cost(None, (2, 3), None, [(2, 3), (2, 3)])
+        with pytest.raises(ShapeMismatch, match=r"^the input \[4, 0\] has an empty dimension$"):
+            spec.cost(None, (2, 3), None, [(4, 0)])
+    finally:
+        del REGISTRY["Swish"]
+
+
+def test_inputs_and_work_of_the_multi_input_layers() -> None:
+    inputs = {name: spec.inputs for name, spec in REGISTRY.items() if spec.inputs > 1}
+    assert inputs == {"MultiheadAttention": 3, "Bilinear": 2, "TransformerDecoderLayer": 2, "Transformer": 2,
+                      "CosineSimilarity": 2, "PairwiseDistance": 2, "RNNCell": 2, "GRUCell": 2, "LSTMCell": 3}
+    assert all(REGISTRY[name].wrap for name in inputs)  # a block's wrapper passes the other inputs on
+    assert REGISTRY["MultiheadAttention"].work_of({}) == 5
+    assert REGISTRY["TransformerEncoderLayer"].work_of({}) == 10
+    transformer = REGISTRY["Transformer"]
+    assert transformer.work_of({}) == 5 + 6 * 10 + 6 * 14  # PyTorch's defaults: 6 + 6 layers
+    assert transformer.work_of({"num_encoder_layers": 100_000, "num_decoder_layers": 0}) == 1_000_005
 
 
 # The `detailed` additions: each family's documented rule, against the real output tensor.
 UPSAMPLE_PER_ELEMENT = {"nearest": 0, "nearest-exact": 0, "linear": 2, "bilinear": 4, "bicubic": 16, "trilinear": 8}
-ZERO_COST = ("Dropout", "Dropout2d", "Identity", "Flatten", "Embedding")
+ZERO_COST = ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout", "Identity",
+             "Flatten", "Unflatten", "PixelShuffle", "PixelUnshuffle", "ChannelShuffle", "Unfold", "Embedding")
+SOFTMAX = ("Softmax", "LogSoftmax", "Softmin", "Softmax2d")
+PER_PAIR_ELEMENT = {"CosineSimilarity": 6, "PairwiseDistance": 4}  # per element of the broadcast inputs
+COMPOSED = ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention", "TransformerEncoderLayer",
+            "TransformerDecoderLayer", "Transformer")  # their rules: per unit and step, or the sum of their parts
 
 
-def expected_extra(name: str, module: nn.Module, x: Shape, y: torch.Tensor) -> int:
-    out = y.numel()
-    if name == "Softmax":
+def kernel_volume(module: nn.Module, dims: int) -> int:
+    kernel: Any = getattr(module, "kernel_size")  # noqa: B009
+    return int(kernel**dims if isinstance(kernel, int) else math.prod(kernel))
+
+
+def expected_extra(name: str, module: nn.Module, shapes: tuple[Shape, ...], y: torch.Tensor) -> int:
+    out, x = y.numel(), shapes[0]
+    if name in SOFTMAX:
         return 3 * out
-    if name == "Upsample":
+    if name == "GLU":
+        return 2 * out
+    if name.startswith("Upsampl"):
         return UPSAMPLE_PER_ELEMENT[str(getattr(module, "mode"))] * out  # noqa: B009
-    if name in ZERO_COST:
+    if name in ZERO_COST or name.endswith(("Pad1d", "Pad2d", "Pad3d")):
         return 0
+    if name in PER_PAIR_ELEMENT:
+        pair = torch.broadcast_shapes(x, shapes[-1])
+        return PER_PAIR_ELEMENT[name] * math.prod(pair)
+    if name == "Fold":
+        return math.prod(x)
+    if name == "EmbeddingBag":
+        return math.prod(x) * int(getattr(module, "embedding_dim"))  # noqa: B009
     if family(name) == "activation":  # every other activation, PReLU included
         return out
     if family(name) == "norm":
         return 4 * out
     if name.startswith(("Conv", "Linear", "Bilinear")):
         return out if getattr(module, "bias", None) is not None else 0
-    if name.startswith(("MaxPool", "AvgPool")):
-        kernel: Any = getattr(module, "kernel_size")  # noqa: B009
-        dims = int(name[-2])
-        return out * (kernel ** dims if isinstance(kernel, int) else math.prod(kernel))
+    if name.startswith(("MaxPool", "AvgPool", "FractionalMaxPool")):
+        return out * kernel_volume(module, int(name[-2]))
+    if name.startswith("LPPool"):
+        return out * (kernel_volume(module, int(name[-2])) + 1)  # and one root per output
     assert name.startswith("Adaptive"), name
     return math.prod(x)
 
 
 @pytest.mark.parametrize(("name", "make", "shapes", "kind", "call", "dtype"),
-                         [p for p in CASES if p.values[0] not in ("RNN", "LSTM", "GRU", "MultiheadAttention")])
+                         [p for p in CASES if p.values[0] not in COMPOSED])
 def test_detailed_extra_rules(name: str, make: Callable[[], nn.Module], shapes: tuple[Shape, ...], kind: str,
                               call: Callable[..., Any] | None, dtype: torch.dtype) -> None:
     module, out = run_real(make, shapes, dtype, call)
-    cost = registry_cost(name, module, shapes[0], tuple(out.shape))
-    assert cost.extra == expected_extra(name, module, shapes[0], out)
+    cost = registry_cost(name, module, shapes[0], tuple(out.shape), shapes[1:])
+    assert cost.extra == expected_extra(name, module, shapes, out)
+
+
+def recorded_parts(module: nn.Module, shapes: tuple[Shape, ...], call: Callable[..., Any] | None) -> list[Any]:
+    """(type, module, input, output, other inputs) of every child call a forward hook sees, on CPU with autograd
+    on (PyTorch's fused inference path would skip the children)."""
+    seen: list[Any] = []
+
+    def hook(child: nn.Module, args: tuple[Any, ...], out: Any) -> None:
+        shapes_in = [tuple(a.shape) for a in args if isinstance(a, torch.Tensor)]
+        seen.append((type(child).__name__, id(child), shapes_in[0], tuple(first_tensor(out).shape),
+                     tuple(shapes_in[1:])))
+
+    handles = [child.register_forward_hook(hook) for child in module.modules()
+               if child is not module and type(child).__name__ in REGISTRY and REGISTRY[type(child).__name__].cost
+               and (not any(True for _ in child.children()) or REGISTRY[type(child).__name__].atomic)
+               and type(child).__name__ not in ("TransformerEncoderLayer", "TransformerDecoderLayer")]
+    torch.manual_seed(0)
+    inputs = [torch.randn(s) for s in shapes]
+    try:
+        call(module, *inputs) if call else module(*inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return seen
+
+
+@pytest.mark.parametrize(("name", "make", "shapes", "kind", "call", "dtype"),
+                         [p for p in CASES if str(p.values[0]).startswith("Transformer")])
+def test_transformer_layers_are_the_sum_of_their_parts(name: str, make: Callable[[], nn.Module],
+                                                       shapes: tuple[Shape, ...], kind: str,
+                                                       call: Callable[..., Any] | None, dtype: torch.dtype) -> None:
+    """`LayerSpec.parts` are the child calls PyTorch makes (the counting libraries count those), and the
+    layer's MACs are theirs; the detailed FLOPs add the activation and the residual additions."""
+    module = make().eval()
+    spec = REGISTRY[name]
+    assert spec.parts is not None and spec.cost is not None
+    x, rest = shapes[0], tuple(shapes[1:])
+    parts = spec.parts(module, x, rest)
+    expected = sorted((p.name, id(p.module), p.x, p.y, (p.rest or (p.x, p.x)) if p.name == "MultiheadAttention"
+                       else ()) for p in parts)  # self-attention: the query as key and value
+    seen = sorted((kind_, ident, xin, yout, others if kind_ == "MultiheadAttention" else ())
+                  for kind_, ident, xin, yout, others in recorded_parts(module, shapes, call))
+    assert expected == seen
+    cost = spec.cost(module, x, None, rest)
+    assert cost.macs == sum(p.cost.macs for p in parts)
+    # detailed: the parts' own, one per element of each feed-forward's hidden layer (the activation function)
+    # and one per element for each residual addition (2 per encoder layer, 3 per decoder layer)
+    layers = [module] if name != "Transformer" else [*module.encoder.layers, *module.decoder.layers]  # type: ignore
+    by_module = {id(p.module): p for p in parts}
+    hidden = sum(math.prod(by_module[id(layer.linear1)].y) for layer in layers)
+    residual = sum((3 if hasattr(layer, "multihead_attn") else 2) * math.prod(by_module[id(layer.norm1)].x)
+                   for layer in layers)
+    assert cost.extra == sum(p.cost.extra for p in parts) + hidden + residual

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnn_cost.counters.base import CounterSpec, by_family, named, projections, two_macs, zero
+from cnn_cost.counters.base import TRANSFORMERS, CounterSpec, by_family, named, parts, projections, two_macs, zero
 from cnn_cost.layers.registry import Cost, Shape
+
+VERSION = "2.13.0"  # the torch release these rules follow
 
 
 def lstm(m: Any, x: Shape, y: Shape, c: Cost) -> int:
@@ -36,12 +38,14 @@ def attention(m: Any, x: Shape, y: Shape, c: Cost) -> int:
 
 
 TORCH = CounterSpec(
-    "torch", unit="FLOPs", per_mac=2, version="torch 2.13.0 torch.utils.flop_counter.FlopCounterMode (CPU)",
+    "torch", unit="FLOPs", per_mac=2, version=f"torch {VERSION} torch.utils.flop_counter.FlopCounterMode (CPU)",
+    package="torch", release=VERSION,
     call="FlopCounterMode(display=False).get_total_flops()",
     names=named(
         (["LSTM"], lstm),
         (["MultiheadAttention"], attention),
         (["Bilinear"], zero),
+        (TRANSFORMERS, parts("torch")),  # its children's products (the CPU attention kernel unseen)
     ),
     families=by_family(two_macs, norm=zero, pool=zero, activation=zero),  # products only
     default=two_macs,

@@ -5,9 +5,13 @@ type, whose counts are divided by the batch counter; and the functionals that
 ptflops/pytorch_engine.py patches (`FUNCTIONAL_MAPPING`: F.relu, F.prelu, F.elu, F.relu6, F.gelu,
 F.silu, F.*pool*, F.softmax, F.interpolate), counted once per call and not divided. So ReLU, ELU,
 GELU, PReLU and every pool count twice (hook and functional), ReLU6 and LeakyReLU once (hook only),
-SiLU and Softmax once (functional only). Products add the bias once per output element. A type that
-is neither hooked nor calls a patched functional counts 0 (Sigmoid, Tanh, Mish, ...): every family
-falls back to 0.
+SiLU, Softmax and Softmax2d once (functional only: `F.softmax` in Softmax2d's forward). Products add
+the bias once per output element. A type that is neither hooked nor calls a patched functional counts
+0 (Sigmoid, Tanh, Mish, ...): every family falls back to 0. Functionals inside other functionals count
+too: `F.lp_pool*d` runs the patched average pool, `F.relu` and `Tensor.mul` (LPPool: numel(in) + 2 ·
+numel(out)), `F.local_response_norm` `Tensor.mul`, `Tensor.add` and an average pool over the squares
+(LocalResponseNorm); UpsamplingNearest2d and UpsamplingBilinear2d have no hook, only F.interpolate.
+The recurrent cells count one step of their layer's formula.
 
 ptflops divides its module-hook counts by its batch counter, ``len(model input)``, but not the counts
 of its patched functionals. The rules divide by the first dimension of the layer's own input, which
@@ -22,8 +26,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnn_cost.counters.base import CounterSpec, Rule, by_family, dims, kernel, named, numel, zero
+from cnn_cost.counters.base import TRANSFORMERS, CounterSpec, Rule, by_family, dims, kernel, named, numel, parts, zero
 from cnn_cost.layers.registry import Cost, Shape
+
+VERSION = "0.7.5"  # the release these rules follow
 
 
 def _hook(value: int, x: Shape) -> int:
@@ -91,6 +97,25 @@ def upsample(m: Any, x: Shape, y: Shape, c: Cost) -> int:
     return _hook(numel(y[1:]), x) + int(_interpolate(m, x))
 
 
+def interpolate_only(m: Any, x: Shape, y: Shape, c: Cost) -> int:
+    return int(_interpolate(m, x))  # UpsamplingNearest2d, UpsamplingBilinear2d: no hook, the patched F.interpolate
+
+
+def lp_pool(m: Any, x: Shape, y: Shape, c: Cost) -> int:
+    # no hook; F.lp_pool*d calls the patched F.avg_pool*d (numel(in)), then F.relu and Tensor.mul on the
+    # output (numel(out) each); with norm_type inf the patched F.max_pool*d only
+    if m.norm_type in (float("inf"), -float("inf")):
+        return numel(x)
+    return numel(x) + 2 * numel(y)
+
+
+def local_response_norm(m: Any, x: Shape, y: Shape, c: Cost) -> int:
+    # no hook; F.local_response_norm: Tensor.mul (x·x), the patched F.avg_pool2d/3d over the squares padded
+    # along the channels by size - 1, then Tensor.mul and Tensor.add on them: 3 · numel(in) + the padded
+    padded = numel(x) // x[1] * (x[1] + m.size - 1)
+    return 3 * numel(x) + padded
+
+
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
 GATE_EXTRA = {"RNN": 1, "GRU": 7, "LSTM": 10}  # per hidden unit: state additions, Hadamard products
 
@@ -110,6 +135,16 @@ def recurrent(kind: str) -> Rule:
             if m.bias:
                 flops += 2 * gates * h
         return _hook(flops * x[0] * x[1] * directions, x)
+
+    return rule
+
+
+def cell(kind: str) -> Rule:
+    def rule(m: Any, x: Shape, y: Shape, c: Cost) -> int:
+        # rnn_cell_flops_counter_hook: one step of the layer's formula, times the batch (then divided by it)
+        gates, h = GATES[kind], m.hidden_size
+        flops = gates * h * m.input_size + gates * h * h + GATE_EXTRA[kind] * h + (2 * gates * h if m.bias else 0)
+        return _hook(flops * x[0], x) if len(x) == 2 else flops
 
     return rule
 
@@ -139,7 +174,8 @@ def attention(m: Any, x: Shape, y: Shape, c: Cost) -> int:
 
 
 PTFLOPS = CounterSpec(
-    "ptflops", unit="MACs", per_mac=1, version="ptflops 0.7.5 (backend pytorch)",
+    "ptflops", unit="MACs", per_mac=1, version=f"ptflops {VERSION} (backend pytorch)", package="ptflops",
+    release=VERSION,
     call='get_model_complexity_info(model, res, as_strings=False, backend="pytorch")[0]',
     names=named(
         (dims("Conv{}d"), conv),
@@ -148,11 +184,16 @@ PTFLOPS = CounterSpec(
         ([*dims("BatchNorm{}d", "InstanceNorm{}d"), "GroupNorm", "LayerNorm"], norm),
         (["ReLU", "ELU", "GELU", "PReLU"], hook_and_functional),
         (["ReLU6", "LeakyReLU"], hook_only),
-        (["SiLU", "Softmax"], functional),
+        (["SiLU", "Softmax", "Softmax2d"], functional),  # Softmax2d: F.softmax(x, -3), patched
         (dims("MaxPool{}d", "AvgPool{}d", "AdaptiveAvgPool{}d", "AdaptiveMaxPool{}d"), pool),
         (["Upsample"], upsample),
+        (["UpsamplingNearest2d", "UpsamplingBilinear2d"], interpolate_only),
+        (dims("LPPool{}d"), lp_pool),
+        (["LocalResponseNorm"], local_response_norm),
         *(([kind], recurrent(kind)) for kind in GATES),
+        *(([f"{kind}Cell"], cell(kind)) for kind in GATES),
         (["MultiheadAttention"], attention),
+        (TRANSFORMERS, parts("ptflops")),  # not hooked: its children are (the activation function is not patched)
     ),
     families=by_family(zero),  # neither hooked nor calling a patched functional
     default=zero,

@@ -7,6 +7,9 @@ its own recurrent formulas. It registers ReLU, ReLU6, LeakyReLU, the max pools a
 ops, and a type it has not registered (GroupNorm, GELU, Bilinear, MultiheadAttention, a new
 activation, a subclass of a registered type) counts 0 too: every family falls back to 0.
 
+UpsamplingNearest2d and UpsamplingBilinear2d count as Upsample; the recurrent cells one step of their
+layer's formula, times the batch.
+
 `Softmax(dim=None)` raises in thop itself (``x.size()[None]``); the rule gives 0.
 """
 
@@ -14,8 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnn_cost.counters.base import CounterSpec, Rule, by_family, dims, kernel, named, numel, zero
+from cnn_cost.counters.base import TRANSFORMERS, CounterSpec, Rule, by_family, dims, kernel, named, numel, parts, zero
 from cnn_cost.layers.registry import Cost, Shape
+
+VERSION = "0.1.1.post2209072238"  # the release these rules follow (PyPI `thop`)
 
 
 def conv(m: Any, x: Shape, y: Shape, c: Cost) -> int:
@@ -73,6 +78,13 @@ def _cell(kind: str, fin: int, h: int, bias: bool) -> int:
     return 4 * state + 3 * h + h  # LSTM
 
 
+def cell(kind: str) -> Rule:
+    def rule(m: Any, x: Shape, y: Shape, c: Cost) -> int:
+        return _cell(kind, m.input_size, m.hidden_size, bool(m.bias)) * (x[0] if len(x) == 2 else 1)
+
+    return rule
+
+
 def recurrent(kind: str) -> Rule:
     def rule(m: Any, x: Shape, y: Shape, c: Cost) -> int:
         # count_rnn/gru/lstm: batch and steps read as for a batched input; proj_size is ignored
@@ -91,17 +103,20 @@ def recurrent(kind: str) -> Rule:
 
 
 THOP = CounterSpec(
-    "thop", unit="MACs", per_mac=1, version="thop 0.1.1.post2209072238", call="thop.profile(model, inputs=(x,))[0]",
+    "thop", unit="MACs", per_mac=1, version=f"thop {VERSION}", call="thop.profile(model, inputs=(x,))[0]",
+    package="thop", release=VERSION,
     names=named(
         (dims("Conv{}d", "ConvTranspose{}d"), conv),
         (["Linear"], linear),
-        ([*dims("BatchNorm{}d", "InstanceNorm{}d"), "LayerNorm"], norm),
+        ([*dims("BatchNorm{}d", "InstanceNorm{}d"), "LayerNorm", "SyncBatchNorm"], norm),
         (["PReLU"], prelu),
         (["Softmax"], softmax),
         (dims("AvgPool{}d"), avgpool),
         (dims("AdaptiveAvgPool{}d"), adaptive_avgpool),
-        (["Upsample"], upsample),
+        (["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"], upsample),
         *(([kind], recurrent(kind)) for kind in ("RNN", "GRU", "LSTM")),
+        *(([f"{kind}Cell"], cell(kind)) for kind in ("RNN", "GRU", "LSTM")),  # count_*_cell: one step, · batch
+        (TRANSFORMERS, parts("thop")),  # not registered: its Linear and LayerNorm are hooked
     ),
     families=by_family(zero),  # registered as zero ops, or not registered at all
     default=zero,

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnn_cost.counters.base import CounterSpec, by_family, numel, zero
+from cnn_cost.counters.base import TRANSFORMERS, CounterSpec, by_family, named, numel, parts, zero
 from cnn_cost.layers.registry import Cost, Shape
+
+VERSION = "1.8.0"  # the release these rules follow
 
 
 def _named_params(m: Any, c: Cost) -> list[tuple[str, int]]:
@@ -40,9 +42,9 @@ def leaf(m: Any, x: Shape, y: Shape, c: Cost) -> int:
 
 
 TORCHINFO = CounterSpec(
-    "torchinfo", unit="Mult-Adds", per_mac=1, version="torchinfo 1.8.0",
+    "torchinfo", unit="Mult-Adds", per_mac=1, version=f"torchinfo {VERSION}", package="torchinfo", release=VERSION,
     call="summary(model, input_data=x).total_mult_adds",
-    names={},
+    names=named((TRANSFORMERS, parts("torchinfo"))),  # not leaves: their parts are
     families=by_family(leaf, attention=zero),  # attention: not a leaf, and out_proj never runs as a module
     default=leaf,
 )

@@ -54,7 +54,7 @@ def kernel(m: Any, dims: int) -> tuple[int, ...]:
 
 def check_channels(expected: int, got: int) -> None:
     if got != expected:
-        raise ShapeMismatch(f"expects {expected} input channels, got {got}")
+        raise ShapeMismatch(f"expects {n(expected)} input channels, got {n(got)}")
 
 
 def out_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool = False) -> tuple[int, str]:

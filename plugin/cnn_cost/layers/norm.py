@@ -1,7 +1,8 @@
-"""Normalisation: BatchNorm, LayerNorm, GroupNorm, InstanceNorm.
+"""Normalisation: BatchNorm (and SyncBatchNorm), LayerNorm, RMSNorm, GroupNorm, InstanceNorm, LocalResponseNorm.
 
 The `detailed` convention counts 4 FLOPs per element (subtract mean, divide by the standard
-deviation, scale, shift), in inference, with the statistics known.
+deviation, scale, shift), in inference, with the statistics known; RMSNorm and LocalResponseNorm
+(square, sum over the window, scale, divide) count the same 4.
 """
 
 from __future__ import annotations
@@ -77,6 +78,15 @@ def _instancenorm(dims: int) -> Any:
     return cost
 
 
+@register("SyncBatchNorm", params=_channels)
+def sync_batchnorm(m: Any, x: Shape, y: Shape | None) -> Cost:
+    """BatchNorm over any input of 2 or more dimensions; in inference (and outside a distributed job) it
+    shares no statistics, and costs what BatchNorm does."""
+    if len(x) < 2:
+        raise ShapeMismatch(f"expects an input of at least 2 dimensions (N, C, …), got {len(x)}-D {fmt(x)}")
+    return _batchnorm((len(x),))(m, x, y)
+
+
 register("BatchNorm1d", params=_channels)(_batchnorm((2, 3)))
 register("BatchNorm2d", input_rank=4, params=_channels)(_batchnorm((4,)))
 register("BatchNorm3d", input_rank=5, params=_channels)(_batchnorm((5,)))
@@ -106,4 +116,26 @@ def groupnorm(m: Any, x: Shape, y: Shape | None) -> Cost:
         raise ShapeMismatch(f"expects {c} channels, got {x[1]}")
     if x[0] * x[1] // groups * prod(x[2:]) == 1:
         raise ShapeMismatch(f"expects more than 1 value per group, got {fmt(x)}")
+    return _normalise(x)
+
+
+@register("RMSNorm", params=_layernorm_params)
+def rmsnorm(m: Any, x: Shape, y: Shape | None) -> Cost:
+    """As LayerNorm: over the last dimensions, `normalized_shape`; γ only (no β)."""
+    return layernorm(m, x, y)
+
+
+@register("LocalResponseNorm")
+def local_response_norm(m: Any, x: Shape, y: Shape | None) -> Cost:
+    """Across channels (dimension 1) of an input of 3 or more dimensions."""
+    if len(x) < 3:
+        raise ShapeMismatch(f"expects an input of at least 3 dimensions (N, C, …), got {len(x)}-D {fmt(x)}")
+    return _normalise(x)
+
+
+@register("CrossMapLRN2d", input_rank=4)
+def cross_map_lrn2d(m: Any, x: Shape, y: Shape | None) -> Cost:
+    """LocalResponseNorm as Lua Torch computed it, for a 4-D input only."""
+    if len(x) != 4:
+        raise ShapeMismatch(f"expects a 4-D input, got {len(x)}-D {fmt(x)}")
     return _normalise(x)

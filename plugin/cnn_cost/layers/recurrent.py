@@ -92,3 +92,60 @@ def _recurrent(kind: str) -> Any:
 for _kind in GATES:
     register(_kind, input_rank=3, keywords=KEYWORDS[_kind], wrap="first-output",
              params=_params(_kind))(_recurrent(_kind))
+
+
+# ------------------------------------------------------------------ cells: one step ----
+
+CELLS = {"RNNCell": "RNN", "GRUCell": "GRU", "LSTMCell": "LSTM"}
+
+
+def _cell_params(kind: str) -> ParamsFn:
+    gates = GATES[kind]
+    g = f"{gates}·" if gates > 1 else ""
+
+    def params(m: Any) -> tuple[int, str]:
+        """W_ih (G·h × in), W_hh (G·h × h), and b_ih and b_hh (if bias)."""
+        h, fin, bias = m.hidden_size, m.input_size, bool(m.bias)
+        count = gates * h * (fin + h) + (2 * gates * h if bias else 0)
+        inner = f"{h}·({fin} + {h})" + (f" + 2·{h}" if bias else "")
+        return count, equation(f"{g}({inner})" if bias and g else f"{g}{inner}", count)
+
+    return params
+
+
+def _cell(kind: str) -> Any:
+    gates = GATES[kind]
+    g = f"{gates}·" if gates > 1 else ""
+    states = 2 if kind == "LSTM" else 1
+
+    def cost(m: Any, x: Shape, y: Shape | None, rest: tuple[Shape, ...]) -> Cost:
+        """One step on the input `x` and the state `rest` (h, and c for LSTMCell; zeros when not given)."""
+        h, fin = m.hidden_size, m.input_size
+        if len(x) not in (1, 2):
+            raise ShapeMismatch(f"expects a 1-D (unbatched) or 2-D (batched) input, got {len(x)}-D {fmt(x)}")
+        if x[-1] != fin:
+            raise ShapeMismatch(f"expects {fin} input features (last dimension), got {x[-1]}")
+        if rest and len(rest) != states:
+            raise ShapeMismatch(f"takes its state as {states} inputs (h, c), got {len(rest)}")
+        for state in rest:
+            if len(state) != len(x) or state[:-1] != x[:-1] or state[-1] != h:
+                raise ShapeMismatch(f"expects a state of shape {fmt((*x[:-1], h))}, got {fmt(state)}")
+        batch = x[0] if len(x) == 2 else 1
+        macs = batch * gates * h * (fin + h)
+        per_unit = ELEMENTWISE[kind] + (2 * gates if m.bias else 0)
+        extra = batch * h * per_unit
+        lead = f"{batch}·" if batch != 1 else ""
+        return Cost(
+            macs=macs,
+            extra=extra,
+            macs_formula=equation(f"{lead}{g}{h}·({fin} + {h})", macs),
+            extra_formula=equation(f"{lead}{h}·{per_unit}", extra) + " (biases, gates, state update per unit)",
+            shape=(*x[:-1], h),
+        )
+
+    return cost
+
+
+for _cell_name, _kind in CELLS.items():
+    register(_cell_name, input_rank=2, wrap="hidden-state", inputs=1 + (2 if _kind == "LSTM" else 1),
+             params=_cell_params(_kind))(_cell(_kind))

@@ -14,7 +14,7 @@ Every entry has two functions, `LayerSpec.params` and `LayerSpec.cost`:
 - `Cost.params` and `Cost.params_formula` are that function's, put in by the registry: a cost
   function leaves them out, so the table's formula and the shape-free one cannot differ.
 
-The contract of every entry, `cost(module, x, y=None)`:
+The contract of every entry, `cost(module, x, y=None, rest=(), /)`:
 
 - With `y=None` the entry works out the output shape from `x` and the module's attributes
   alone (for the wrapped layers: the shape of what the block's wrapper returns), sets
@@ -24,10 +24,20 @@ The contract of every entry, `cost(module, x, y=None)`:
   1, hyper-parameters PyTorch rejects at call time) raises `ShapeMismatch` with a short reason.
 - `Cost.shape` is None only where an entry cannot give a formula: PyTorch then decides.
   (No entry does so today.)
-- Given `y`, an entry trusts it where a block's wrapper is not the only caller: ConvTranspose
-  takes the spatial size of `y` (forward's `output_size`), Bilinear and MultiheadAttention
-  do not require the second input, key and value to be the input itself.
+- `rest` holds the shapes of the layer's other inputs, in PyTorch's order, for the layers that take
+  several (`LayerSpec.inputs` > 1, a block's `inputs:`): MultiheadAttention's key and value,
+  Bilinear's second input, a decoder's memory, a cell's state. A missing input is the first input
+  itself, as a block calls the layer inside a model (self-attention, Bilinear(x, x)); attention's
+  missing value is its key, a cell's missing state zeros. More inputs
+  than the layer takes raise `ShapeMismatch` ('takes one input, got 2'). A family with
+  `inputs` > 1 is written `fn(m, x, y, rest)`, any other `fn(m, x, y)`.
+- Given `y` without `rest`, an entry trusts `y` where a block's wrapper is not the only caller
+  (an imported model's call, whose other inputs the hooks may not see): ConvTranspose takes the
+  spatial size of `y` (forward's `output_size`), Bilinear and MultiheadAttention do not require
+  their other inputs to fit the first (they are costed as if of its length).
 - Shapes do not tell dtypes: `LayerSpec.index_input` marks the layers that take integer indices.
+- `LayerSpec.work` is what building one costs, in modules (the per-block budget): a number, or a
+  function of the call's bound arguments (a Transformer's layer counts).
 """
 
 from __future__ import annotations
@@ -35,9 +45,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 Shape = tuple[int, ...]
 
@@ -84,7 +94,25 @@ class Cost:
 
 
 CostFn = Callable[[Any, Shape, Shape | None], Cost]
+MultiCostFn = Callable[[Any, Shape, Shape | None, tuple[Shape, ...]], Cost]  # a family with `inputs` > 1
 ParamsFn = Callable[[Any], tuple[int, str]]  # module -> (parameters by formula, the formula's text)
+WorkFn = Callable[[Mapping[str, Any]], int]  # a call's bound arguments -> modules to build
+FamilyFn = TypeVar("FamilyFn", bound=Callable[..., Cost])  # a CostFn, or a MultiCostFn
+
+
+class Part(NamedTuple):
+    """One call of a child module inside an atomic layer, as a forward hook sees it: the layer type, the
+    module, its input and output shapes, its cost by its own entry, and its other inputs."""
+
+    name: str
+    module: Any
+    x: Shape
+    y: Shape
+    cost: Cost
+    rest: tuple[Shape, ...] = ()
+
+
+PartsFn = Callable[[Any, Shape, tuple[Shape, ...]], list[Part]]  # (module, x, rest) -> its parts' calls
 
 
 def no_params(module: Any) -> tuple[int, str]:
@@ -93,9 +121,9 @@ def no_params(module: Any) -> tuple[int, str]:
 
 
 class EntryFn(Protocol):
-    """A registered cost function: `cost(module, x)` or `cost(module, x, y)`."""
+    """A registered cost function: `cost(module, x)`, `cost(module, x, y)` or `cost(module, x, y, rest)`."""
 
-    def __call__(self, module: Any, x: Shape, y: Shape | None = None, /) -> Cost: ...
+    def __call__(self, module: Any, x: Shape, y: Shape | None = None, rest: Sequence[Shape] = (), /) -> Cost: ...
 
 
 @dataclass(frozen=True)
@@ -107,11 +135,23 @@ class LayerSpec:
     input_rank: int | None = None  # rank of a batched input, if fixed (Conv2d: 4)
     keywords: tuple[str, ...] | None = None  # constructor arguments, where torch's signature is *args
     atomic: bool = False  # has child modules but is one row (MultiheadAttention)
-    wrap: str | None = None  # how a block calls it: "first-output", "self-attention" or "both-inputs"
+    # how a block calls it, `forward(x, *rest)` (cnn_cost.builder.wrapped_class): "first-output"
+    # (a recurrent layer's output tensor), "attention" (query x; key rest[0] or x; value rest[1] or
+    # the key), "both-inputs" (x and rest[0] or x), "hidden-state" (a cell: x and its state rest)
+    wrap: str | None = None
     # takes integer indices (Embedding): shapes cannot tell, so after a layer with a float output the
     # formula's shape stands for an input PyTorch refuses; only the block's own input can be integers
     index_input: bool = False
     params: ParamsFn = no_params  # (count, formula) without a shape; `cost` gives the same two
+    inputs: int = 1  # how many tensor inputs a block may give it (`inputs:`): x, then `rest`
+    work: int | WorkFn = 1  # modules built per call (see the module docstring)
+    # an atomic layer's child-module calls (a Transformer layer's Linear, LayerNorm, ...): the counting
+    # libraries that hook modules one by one count these (cnn_cost.counters.base.parts)
+    parts: PartsFn | None = None
+
+    def work_of(self, arguments: Mapping[str, Any]) -> int:
+        """Modules built for a call with these bound arguments."""
+        return self.work(arguments) if callable(self.work) else self.work
 
 
 REGISTRY: dict[str, LayerSpec] = {}
@@ -125,36 +165,52 @@ def register(
     wrap: str | None = None,
     index_input: bool = False,
     params: ParamsFn = no_params,
-) -> Callable[[CostFn], CostFn]:
+    inputs: int = 1,
+    work: int | WorkFn = 1,
+    parts: PartsFn | None = None,
+) -> Callable[[FamilyFn], FamilyFn]:
     """Register one cost function for one or more layer names (a family), with its parameter function.
 
-    `input_rank` may be one rank for all names or one per name.
+    `input_rank` may be one rank for all names or one per name. With `inputs` > 1 the function is
+    `fn(m, x, y, rest)`, else `fn(m, x, y)`.
     """
 
-    def decorator(fn: CostFn) -> CostFn:
+    def decorator(fn: FamilyFn) -> FamilyFn:
         ranks: list[int | None] = (
             [input_rank] * len(names) if input_rank is None or isinstance(input_rank, int) else list(input_rank)
         )
+        if inputs < 1:
+            raise ValueError(f"inputs={inputs}: a layer takes at least one input")
         for name, rank in zip(names, ranks, strict=True):
             if name in REGISTRY:
                 raise ValueError(f"layer {name!r} registered twice")
-            REGISTRY[name] = LayerSpec(name, _checked(fn, params), rank, keywords, atomic, wrap, index_input,
-                                       params)
+            REGISTRY[name] = LayerSpec(name, _checked(fn, params, inputs), rank, keywords, atomic, wrap,
+                                       index_input, params, inputs, work, parts)
         return fn
 
     return decorator
 
 
-def _checked(fn: CostFn, params: ParamsFn) -> EntryFn:
-    """The entry as stored: shapes as tuples, `y` optional, an empty input refused for every layer, and
-    the parameters and their formula from `params`, the one source of both."""
+def _count_text(count: int) -> str:
+    return "one input" if count == 1 else f"up to {count} inputs"
+
+
+def _checked(fn: Callable[..., Cost], params: ParamsFn, inputs: int = 1) -> EntryFn:
+    """The entry as stored: shapes as tuples, `y` optional, `rest` passed on only to a family that takes
+    several inputs (and no more than it takes), an empty input refused for every layer, and the
+    parameters and their formula from `params`, the one source of both."""
 
     @functools.wraps(fn)
-    def cost(module: Any, x: Shape, y: Shape | None = None, /) -> Cost:
+    def cost(module: Any, x: Shape, y: Shape | None = None, rest: Sequence[Shape] = (), /) -> Cost:
         x = tuple(x)
-        if any(d < 1 for d in x):
-            raise ShapeMismatch(f"the input {fmt(x)} has an empty dimension")
-        result = fn(module, x, None if y is None else tuple(y))
+        others = tuple(tuple(shape) for shape in rest)
+        if 1 + len(others) > inputs:
+            raise ShapeMismatch(f"takes {_count_text(inputs)}, got {1 + len(others)}")
+        for shape in (x, *others):
+            if any(d < 1 for d in shape):
+                raise ShapeMismatch(f"the input {fmt(shape)} has an empty dimension")
+        given = None if y is None else tuple(y)
+        result = fn(module, x, given, others) if inputs > 1 else fn(module, x, given)
         if result.params or result.params_formula:
             raise TypeError(f"{fn.__qualname__} writes parameters: they come from the entry's params function")
         count, text = params(module)
