@@ -135,9 +135,9 @@ def test_a_shared_unknown_layer_is_listed_once_and_thousands_stay_bounded() -> N
 
 
 def test_several_bad_claim_values_are_all_listed() -> None:
-    found = problems_of("model: nn.ReLU()\nexpect:\n  params: lots\n  memory: 12\n  output: banana\n")
-    assert [(line, message.split(":")[0]) for line, _, message in found] == [
-        (12, "params"), (13, "memory"), (14, "output")]
+    block = parse_block("model: nn.ReLU()\nexpect:\n  params: lots\n  memory: 12\n  output: banana\n", FIRST)
+    found = check(block.expect, evaluate(block)).failures
+    assert [(f.claim.line, f.message.split(":")[0]) for f in found] == [(12, "params"), (13, "memory"), (14, "output")]
 
 
 def test_the_imports_pointer_names_the_configured_modules() -> None:
@@ -434,3 +434,24 @@ def test_the_cli_prints_every_problem_on_its_own_line(tmp_path: Path) -> None:
         assert any(line.startswith(f"page.md:{place}: {message}") for line in lines), (place, lines)
     assert f"cnn-cost: 3 blocks in 1 files, {len(EXPECTED)} problems" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# ------------------------------------------------------------- a value written wrongly ----
+
+
+def test_a_value_written_wrongly_does_not_hide_the_wrong_numbers() -> None:
+    """`memory: 5` (no unit) is listed, and the block's wrong numbers beside it are still checked."""
+    block = parse_block("input: 3x8x8\nmodel: nn.Conv2d(3, 4, 3)\nexpect:\n  memory: 5\n  params: 1\n  macs: 1\n")
+    checked = check(block.expect, evaluate(block))
+    assert [(type(f).__name__, f.claim.line) for f in checked.failures] == [
+        ("Unverifiable", 4), ("WrongNumber", 5), ("WrongNumber", 6)]
+    assert "memory: expected a size with a unit such as" in checked.failures[0].message
+    assert checked.failures[1].message == f"params: expected 1, computed {numel(nn.Conv2d(3, 4, 3)):,}"
+
+
+def test_inline_sizes_carry_their_unit() -> None:
+    page = ("```cnn-cost\nid: c\ninput: 3x8x8\nmodel: nn.Conv2d(3, 4, 3)\n```\n\n"
+            "Out: `#!cnn c.activations`, weights `#!cnn c.memory`.\n")
+    html = converter(Session()).convert(page)
+    assert f"{4 * 6 * 6 * 4:,} B" in html  # 4 channels of 6x6 float32 outputs
+    assert f"{numel(nn.Conv2d(3, 4, 3)) * 4:,} B" in html

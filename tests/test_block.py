@@ -570,7 +570,6 @@ def test_single_line_quoted_scalar() -> None:
         ("model: nn.ReLU()\n  bad indent: 1\n", 11, 13, "invalid YAML"),
         ("model: nn.ReLU()\n\tinput: 3\n", 11, 1, "invalid YAML"),
         ("model: nn.ReLU()\ninput: 3\x00\n", 11, 9, "not allowed"),
-        ("model: nn.ReLU()\nexpect:\n  params: lots\n", 12, None, "params: expected a number"),
         ("- model: nn.ReLU()\n", 10, 1, "one YAML mapping"),
         ("model: !!python/name:os.system\n", 10, 8, "YAML tags"),
         ("model: &a nn.ReLU()\n", 10, 8, "anchors"),
@@ -580,6 +579,13 @@ def test_error_locations(body: str, line: int, column: int | None, fragment: str
     exc = error(body)
     assert fragment in exc.message
     assert (exc.line, exc.column) == (line, column)
+
+
+def test_a_value_written_wrongly_is_kept_with_its_problem() -> None:
+    """`params: lots` does not stop the block: the claim is kept, and checking it reports the problem."""
+    (claim,) = parse("model: nn.ReLU()\nexpect:\n  params: lots\n").expect
+    assert (claim.kind, claim.line) == ("unknown", 12)
+    assert claim.problem.startswith("params: expected a number")
 
 
 def test_location_text_for_editors() -> None:

@@ -347,11 +347,19 @@ def test_a_symlink_in_the_cache_directory_turns_the_disk_cache_off(site, tmp_pat
 
 
 def test_an_unwritable_cache_directory_is_said_once(site) -> None:
-    root = site({"index.md": TINY.format(params=TINY_PARAMS) * 1}, plugin="- cnn-cost:\n    cache_dir: cache")
+    """Three blocks on two pages, each with a result and a rendered view to write: one warning, and
+    the build goes on with every block evaluated."""
+    other = TINY.format(params=TINY_PARAMS).replace("id: tiny", "id: {name}")
+    root = site({"index.md": TINY.format(params=TINY_PARAMS) + "\n" + other.format(name="second"),
+                 "other.md": other.format(name="third")}, plugin="- cnn-cost:\n    cache_dir: cache")
     (root / "cache").write_text("a file where the directory should be", encoding="utf-8")
     built = mkdocs(root)
     assert built.code == 0, built.out
-    assert built.out.count("cannot write the cache in") == 1
+    assert built.out.count("cannot write the cache in") == 1, built.out
+    assert f"WARNING -  cnn-cost: cannot write the cache in {root / 'cache'}" in built.out
+    assert "3 blocks, 3 evaluated" in built.out
+    assert built.html("other/index.html").count(f"{TINY_PARAMS:,}") >= 1
+    assert (root / "cache").read_text(encoding="utf-8") == "a file where the directory should be"
 
 
 def test_a_reference_to_a_block_that_does_not_parse_says_so(site) -> None:

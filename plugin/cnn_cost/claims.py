@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -191,7 +192,67 @@ def expect_claim(path: str, raw: str, line: int | None = None) -> Claim:
         split_path(path)
     except CnnCostError as exc:
         return Claim(path, str(raw).strip()[:100], line, "unknown", problem=exc.message)
-    return parse_claim(path, raw, line)
+    try:
+        return parse_claim(path, raw, line)
+    except CnnCostError as exc:  # a value written wrongly (`memory: 5` without a unit): listed with the others
+        return Claim(path, str(raw).strip()[:100], line, "unknown", problem=exc.message)
+
+
+# ------------------------------------------------------------ rewriting ----
+
+# a written count or size, in parts: `~`, the gap after it, the number, the gap before the unit, the unit
+_WRITTEN_RE = re.compile(rf"^(?P<approx>[~≈]?)(?P<gap>\s*){_NUMBER}(?P<space>\s*)(?P<unit>[KMGT]i?B|B|[KkMGT]?)$")
+_SHAPE_SEP_RE = re.compile(r"\s*[,x×]\s*")
+
+
+def _half_up(x: Fraction) -> int:
+    """`x` rounded to an integer, halves up (2.5M reads 3M)."""
+    return math.floor(x + Fraction(1, 2))
+
+
+def rewritten(claim: Claim, computed: int | Fraction | tuple[int, ...], written: str | None = None) -> str:
+    """The computed value written in the style of `written` (the claim as it stands in the file; default
+    its `raw`), so that the claim holds:
+
+    - the same thousands separator (`,`, `_`, a thin or plain space; a number of three digits or fewer shows
+      none, and gets commas when it needs them), the same `~` or `≈` and the same spaces;
+    - a rounded claim at the precision written: as many decimals (`61.3M` stays one decimal), or the
+      same round tens or hundreds (`~1,800`); an SI suffix is kept unless the number would read 0 or
+      1000 or more in it (then the suffix that fits, with the same decimals; under 1,000: the exact count);
+    - a size in its own unit, at its decimals (`233.71 MiB`);
+    - a shape as `[1, 10]` (the same spacing) or `1x10` (the same `x` or `×`).
+    """
+    text = (claim.raw if written is None else written).strip()
+    if claim.kind == "shape":
+        dims = [str(d) for d in computed]  # type: ignore[union-attr]
+        between = _SHAPE_SEP_RE.search(text)
+        if text.startswith("["):
+            inner = text[1:-1].rstrip().rstrip(",")
+            pad = inner[: len(inner) - len(inner.lstrip())]
+            return "[" + pad + (between.group(0) if between else ", ").join(dims) + pad + "]"
+        return (between.group(0) if between else "x").join(dims)
+    value = Fraction(computed)  # type: ignore[arg-type]
+    m = _WRITTEN_RE.match(text)
+    if m is None:  # pragma: no cover - a parsed claim always matches
+        return format_int(round(value))
+    whole = m["num"].partition(".")[0]
+    sep = next((c for c in whole if c in _SEP), "" if len(whole) > 3 else ",")
+    unit, scale, decimals = m["unit"], claim.scale, claim.decimals
+    quantum = Fraction(1, 10**decimals) if claim.exact else (claim.high - claim.low) / scale
+    if claim.kind == "count" and unit and not 0 < _half_up(value / scale / quantum) * quantum < 1000:
+        fits = [s for s in ("T", "G", "M", "K") if value >= SI[s]]
+        unit = (fits[0] if fits[0] != "K" or unit != "k" else "k") if fits else ""
+        scale, quantum = SI[unit], Fraction(1, 10**decimals) if fits else Fraction(1)
+        decimals = decimals if fits else 0
+    for extra in range(12):  # a rounded value always holds at its precision: the loop is a safeguard
+        places = decimals + extra
+        steps = _half_up(value / scale / quantum * 10**extra)
+        whole_n, frac_n = divmod(round(steps * quantum * 10**decimals), 10**places)
+        number = f"{whole_n:,}".replace(",", sep) + (f".{frac_n:0{places}d}" if places else "")
+        out = f"{m['approx']}{m['gap']}{number}{m['space']}{unit}"
+        if parse_claim(claim.path, out, kind=claim.kind).holds(value):
+            return out
+    return format_int(round(value))  # pragma: no cover
 
 
 # -------------------------------------------------------------- checking ----
@@ -295,7 +356,7 @@ def check(claims: Sequence[Claim], result: Valued) -> Checked:
     layers = layer_names(result)
     for claim in claims:
         problem = path_problem(claim.path, layers) if claim.kind != "ratio" else None
-        if problem is None and claim.kind == "unknown":  # pragma: no cover - a path split_path refused
+        if problem is None and claim.kind == "unknown":  # a value parse_claim refused
             problem = claim.problem
         if problem is not None:
             out.failures.append(Unverifiable(claim, problem))

@@ -64,6 +64,10 @@ class CnnCostError(SuperFencesException, InlineHiliteException):
         return CnnCostError(moved[0].message, moved[0].line, moved[0].column, more=moved[1:])
 
 
+class OptionError(CnnCostError, ValueError):
+    """A bad option of the extension (`flops: 3mac`): an author's mistake like a bad block, and a ValueError."""
+
+
 def _place(error: CnnCostError) -> tuple[int, int]:
     """Sort key: by line then column; a problem without a line keeps its place after those with one."""
     return (error.line if error.line is not None else 2**62, error.column or 0)

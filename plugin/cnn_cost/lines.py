@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 FENCE_NAME = "cnn-cost"
 
@@ -75,9 +76,36 @@ def _dedent(line: str, lead: str) -> str:
     return line.lstrip(" \t") if not line[: len(lead)].strip() else line
 
 
+class Fence(NamedTuple):
+    """One candidate `cnn-cost` fence: its lines, its body, and what was cut from each body line."""
+
+    opening: int  # 0-based index of the opening line
+    closing: int  # 0-based index of the closing line (the number of lines when the fence is never closed)
+    body: str  # the body, each line without the fence's own prefix
+    prefixes: tuple[int, ...]  # characters cut from the front of each body line (indentation, `>` marks)
+    nested: bool  # inside another fenced block (an example in a ````markdown fence, say)
+
+    @property
+    def first_line(self) -> int:
+        """The 1-based line of the body's first line."""
+        return self.opening + 2
+
+
+def fence_places(text: str) -> list[Fence]:
+    """Every candidate `cnn-cost` fence, in order, each with whether it lies inside another fenced block."""
+    return _fences(text, nesting=True)
+
+
 def fence_bodies(text: str) -> list[tuple[int, str]]:
     """(first body line, 1-based; body) of every candidate `cnn-cost` fence, in order."""
+    return [(fence.first_line, fence.body) for fence in _fences(text, nesting=False)]
+
+
+def _fences(text: str, nesting: bool) -> list[Fence]:
+    """The candidates; `nesting`: with what was cut from each body line and whether they lie inside another
+    fence (a second scan of the text), else without (`prefixes` empty, `nested` False)."""
     lines = text.split("\n")
+    states: list[int] | None = None
     out = []
     for i, line in enumerate(lines):
         if "cnn-cost" not in line:
@@ -89,29 +117,52 @@ def fence_bodies(text: str) -> list[tuple[int, str]]:
         j = i + 1
         while j < len(lines) and not closes(lines[j], found):
             j += 1
-        out.append((i + 2, "\n".join(_dedent(body, found.lead) for body in lines[i + 1 : j])))
+        body = [_dedent(text, found.lead) for text in lines[i + 1 : j]]
+        if not nesting:  # the build's line map: the body is all it needs
+            out.append(Fence(i, j, "\n".join(body), (), False))
+            continue
+        if states is None:
+            states = _fenced_lines(lines)
+        cut = tuple(len(a) - len(b) for a, b in zip(lines[i + 1 : j], body, strict=True))
+        out.append(Fence(i, j, "\n".join(body), cut, states[i] == INSIDE))
     return out
 
 
-def _fenced_lines(lines: list[str]) -> list[bool]:
-    """True for every line inside (or opening/closing) any fenced code block."""
-    inside = [False] * len(lines)
+OUTSIDE, OPENS, INSIDE = 0, 1, 2  # a line's place with respect to fenced code
+
+
+def _fenced_lines(lines: list[str]) -> list[int]:
+    """Each line's place: OPENS a fenced code block, INSIDE one (its body or closing line), or OUTSIDE."""
+    states = [OUTSIDE] * len(lines)
     current: Opening | None = None
     for i, line in enumerate(lines):
         if current is not None:
-            inside[i] = True
+            states[i] = INSIDE
             if closes(line, current):
                 current = None
             continue
         found = opening(line)
         if found is not None:
             current = found
-            inside[i] = True
-    return inside
+            states[i] = OPENS
+    return states
 
 
-def inline_spans(text: str) -> list[tuple[int, str]]:
-    """(line, expression) of every `#!cnn` code span outside fenced code, in order."""
+class Span(NamedTuple):
+    """One `#!cnn` code span: its line and the columns of its text (after `#!cnn`, before the closing ticks)."""
+
+    line: int  # 1-based
+    start: int  # 0-based column of the first character after `#!cnn`
+    end: int  # 0-based column of the closing backticks
+    text: str  # the line's text between the two
+
+    @property
+    def expr(self) -> str:
+        return self.text.strip()
+
+
+def inline_places(text: str) -> list[Span]:
+    """Every `#!cnn` code span outside fenced code, in order."""
     if "#!cnn" not in text:
         return []
     lines = text.split("\n")
@@ -133,9 +184,14 @@ def inline_spans(text: str) -> list[tuple[int, str]]:
             if end < 0:
                 break
             if line[at : at + 1] in (" ", "\t"):
-                out.append((i + 1, line[at:end].strip()))
+                out.append(Span(i + 1, at, end, line[at:end]))
             at = end + ticks
     return out
+
+
+def inline_spans(text: str) -> list[tuple[int, str]]:
+    """(line, expression) of every `#!cnn` code span outside fenced code, in order."""
+    return [(span.line, span.expr) for span in inline_places(text)]
 
 
 @dataclass

@@ -1,19 +1,19 @@
 """The Python-Markdown side: fence and inline formatters, line tracking, and the per-site session.
 
-Use it without MkDocs (for example under Zensical) as::
+Use it without MkDocs (Zensical, ProperDocs without the plugin, `python -m markdown`, a program) as::
 
     markdown_extensions:
       - cnn_cost
-      - pymdownx.superfences:
-          custom_fences:
-            - {name: cnn-cost, class: cnn-cost, format: !!python/name:cnn_cost.markdown.fence_format,
-               validator: !!python/name:cnn_cost.markdown.fence_validator}
-      - pymdownx.inlinehilite:
-          custom_inline:
-            - {name: cnn, class: cnn-cost, format: !!python/name:cnn_cost.markdown.inline_format}
+
+or `markdown.Markdown(extensions=["cnn_cost"])`: the extension registers its `cnn-cost` fence with
+pymdownx.superfences and its `#!cnn` code with pymdownx.inlinehilite itself, loading them when the
+host lists neither and joining the host's own (with its other custom fences) when it lists them,
+before or after `cnn_cost`. Where a host's set-up leaves fences or code spans to another extension,
+a warning (once) says so and how to fix it (`cnn_cost.hosts`).
 
 Without the MkDocs plugin, a wrong number raises `CnnCostError` (a `SuperFencesException`),
-which stops the conversion.
+which stops the conversion; under Zensical every problem of a page is logged first and the page
+then fails (see `PageEnd`).
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from typing import Any
 
 from markdown import Markdown
 from markdown.extensions import Extension
+from markdown.postprocessors import Postprocessor
 from markdown.preprocessors import Preprocessor
 
-from cnn_cost import render
+from cnn_cost import hosts, render
 from cnn_cost.block import Block, parse_block
 from cnn_cost.cache import Cache
 from cnn_cost.claims import (
@@ -40,11 +41,12 @@ from cnn_cost.claims import (
     format_int,
     format_shape,
     layer_names,
+    metric_kind,
     parse_claim,
     path_problem,
     split_path,
 )
-from cnn_cost.errors import CnnCostError
+from cnn_cost.errors import CnnCostError, OptionError, suggest
 from cnn_cost.imports import refused
 from cnn_cost.lines import LineMap, snippet_names
 from cnn_cost.result import Result
@@ -59,19 +61,67 @@ UNSUPPORTED = "cnn_unsupported"  # fence-line options, reported at the block
 MAX_INLINE = 500  # characters of one `#!cnn` expression
 
 
+class SourcePreprocessor(Preprocessor):
+    """Keep the text being converted as it was given (before whitespace is normalized or snippets are
+    inserted): where the host names the page's file, lines are counted in the file when the text is its tail."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        page_state(self.md).text = "\n".join(lines)
+        return lines
+
+
 class LinePreprocessor(Preprocessor):
-    """Find where each `cnn-cost` fence and `#!cnn` reference is in the page's file; change nothing."""
+    """Find where each `cnn-cost` fence and `#!cnn` reference is in the page's file; change nothing.
+
+    It also joins the fence and inline formatters to the superfences and inlinehilite that run (a host may
+    list them after `cnn_cost`), and asks the host which file it converts when no plugin said so."""
+
+    def __init__(self, md: Markdown, extension: CnnCostExtension) -> None:
+        super().__init__(md)
+        self.extension = extension
 
     def run(self, lines: list[str]) -> list[str]:
         page = page_state(self.md)
-        source = page.session.current_source
+        session = page.session
+        page.problems_before = len(session.problems)
+        source = session.current_source
+        if session.current_path is None and page.path is None:
+            source = self._host_page(page) or source
         if source is not None:
             page.lines = LineMap.of(source)
         else:
             page.lines = LineMap.of("\n".join(lines), page.offset)
             source = "\n".join(lines)
         page.snippets = self._snippets(source)
+        problems = self.extension.join(self.md)
+        if problems and (page.lines.fences or page.lines.inline):
+            for problem in problems:
+                hosts.warn_once(problem)
         return lines
+
+    def _host_page(self, page: PageState) -> str | None:
+        """The page's file as the host names it (Zensical, `convertFile`); returns its text when the
+        converted text is that file's (less its front matter)."""
+        found = hosts.host_page(self.md, self.extension.input_file)
+        if found is None:
+            return None
+        session = page.session
+        page.path = found.path
+        if found.display_root is not None:
+            session.display_root = found.display_root
+        if found.docs_dir is not None and not session.docs_dir:
+            session.docs_dir = found.docs_dir
+        if found.host == "zensical" and found.serving:
+            session.on_error = "show"  # a page that raised would stop `zensical serve`
+        elif found.host == "zensical" and session.on_error in ("raise", "fail"):
+            # Zensical stops at the first page that raises and shows only that error: every problem is
+            # logged as it is found (the page keeps its red boxes), and the page fails at its end
+            session.on_error = "fail"
+            page.raise_at_end = True
+        text = page.text
+        if found.source is not None and text and found.source.endswith(text):
+            return found.source
+        return None
 
     def _snippets(self, source: str) -> list[tuple[str, LineMap]]:
         """Line maps of the files the page includes with pymdownx.snippets (blocks in them are reported
@@ -107,7 +157,7 @@ def page_state(md: Markdown) -> PageState:
 
 
 class CnnCostExtension(Extension):
-    """Registers the line tracker and the per-page state; fences and inline code come from pymdownx."""
+    """Registers the line tracker, the per-page state, and the fence and inline formatters with pymdownx."""
 
     def __init__(self, session: Session | None = None, **kwargs: Any) -> None:
         self.config = {
@@ -118,6 +168,8 @@ class CnnCostExtension(Extension):
             "cache_dir": ["", "Directory for the disk cache (empty: memory only)"],
             "shapes": ["formula", "Output shapes by the registry's formulas (formula) or meta kernels (torch)"],
         }
+        if session is None:  # a command line run ends on an author's mistake without a traceback
+            hosts.install_excepthook()
         super().__init__(**kwargs)
         if session is None:
             self._check_config()
@@ -132,27 +184,49 @@ class CnnCostExtension(Extension):
                 site_path=str(Path.cwd()),
             )
         self.session = session
+        self.input_file: str | None = None  # the path `convertFile` was given, while it converts
+
+    def setConfig(self, key: str, value: Any) -> None:
+        if key not in self.config:
+            raise OptionError(f"cnn_cost: unknown option {key!r}{suggest(key, self.config)}; the options are "
+                              f"{', '.join(self.config)}")
+        super().setConfig(key, value)
 
     def _check_config(self) -> None:
         """Refuse settings the extension would otherwise ignore or misread, naming the setting."""
         choices = {"flops": CONVENTIONS, "on_error": EXTENSION_ON_ERROR, "shapes": SHAPES}
         for name, allowed in choices.items():
             if self.getConfig(name) not in allowed:
-                raise ValueError(f"cnn_cost: {name}: {self.getConfig(name)!r} is not one of {', '.join(allowed)}")
+                raise OptionError(f"cnn_cost: {name}: {self.getConfig(name)!r} is not one of {', '.join(allowed)}")
         imports = self.getConfig("imports")
         if not isinstance(imports, (list, tuple)) or not all(isinstance(i, str) for i in imports):
-            raise ValueError(f"cnn_cost: imports: a list of module names, not {imports!r:.60}")
+            raise OptionError(f"cnn_cost: imports: a list of module names, not {imports!r:.60}")
         for name in imports:
             reason = refused(name)
             if reason:
-                raise ValueError(f"cnn_cost: imports: {reason}")
+                raise OptionError(f"cnn_cost: imports: {reason}")
 
     def extendMarkdown(self, md: Markdown) -> None:
         md.cnn_cost_session = self.session  # type: ignore[attr-defined]
         md.cnn_cost_page = PageState(self.session, self.session.current_path, self.session.current_offset)  # type: ignore[attr-defined]
         self.md = md  # for reset(): a reused Markdown instance starts each document with a fresh page
         md.registerExtension(self)
-        md.preprocessors.register(LinePreprocessor(md), "cnn_cost_lines", 29)
+        md.preprocessors.register(SourcePreprocessor(md), "cnn_cost_source", 35)  # before snippets (32)
+        md.preprocessors.register(LinePreprocessor(md, self), "cnn_cost_lines", 29)  # before superfences (25)
+        md.postprocessors.register(PageEnd(md), "cnn_cost_page_end", 0)
+        hosts.register(md)
+        self.join(md)
+        hosts.track_input_file(md, self._record_input)
+
+    def _record_input(self, path: str | None) -> None:
+        self.input_file = path
+
+    def join(self, md: Markdown) -> list[str]:
+        """Join the formatters to the superfences and inlinehilite of `md`; what could not be joined."""
+        fences = hosts.join_fences(md, FENCE_NAME, superfences_format, superfences_validate,
+                                   (superfences_format, fence_format))
+        inline = hosts.join_inline(md, INLINE_NAME, inlinehilite_format, (inlinehilite_format, inline_format))
+        return [] if fences and inline else hosts.join_problems(md)
 
     def reset(self) -> None:
         md = getattr(self, "md", None)
@@ -162,7 +236,8 @@ class CnnCostExtension(Extension):
 
 def formatter_config() -> dict[str, dict[str, list[dict[str, Any]]]]:
     """The pymdownx settings that register the `cnn-cost` fence and the `#!cnn` inline code: the one
-    definition used by the MkDocs plugin, the command line, the tests (and shown in the reference)."""
+    definition used by the MkDocs plugin, the command line and the tests. The extension joins its
+    formatters by itself (`CnnCostExtension.join`); a host that lists these settings as well still works."""
     return {
         "pymdownx.superfences": {"custom_fences": [
             {"name": FENCE_NAME, "class": FENCE_NAME, "format": fence_format, "validator": fence_validator}]},
@@ -173,6 +248,42 @@ def formatter_config() -> dict[str, dict[str, list[dict[str, Any]]]]:
 
 def makeExtension(**kwargs: Any) -> CnnCostExtension:
     return CnnCostExtension(**kwargs)
+
+
+class PageEnd(Postprocessor):
+    """Under Zensical: after the page is rendered (every problem logged), fail it if it had any."""
+
+    def run(self, text: str) -> str:
+        page = page_state(self.md)
+        if not page.raise_at_end:
+            return text
+        problems = page.session.problems[page.problems_before:]
+        if not problems:
+            return text
+        hosts.count_logged(len(problems))
+        hosts.install_excepthook()
+        raise CnnCostError.of([CnnCostError(str(p), p.line, p.column) for p in problems])
+
+
+# ----------------------------------------------- pymdownx's calling conventions ----
+
+
+def superfences_format(src: str = "", language: str = "", options: dict[str, str] | None = None,
+                       md: Markdown | None = None, **kwargs: Any) -> str:
+    """`fence_format` as superfences calls a formatter it was given by `extend_super_fences`."""
+    assert md is not None
+    return fence_format(src, language, FENCE_NAME, options if options is not None else {}, md, **kwargs)
+
+
+def superfences_validate(language: str, inputs: dict[str, str], options: dict[str, str], attrs: dict[str, str],
+                         md: Markdown) -> bool:
+    return fence_validator(language, inputs, options, attrs, md)
+
+
+def inlinehilite_format(src: str = "", language: str = "", md: Markdown | None = None) -> str:
+    """`inline_format` as inlinehilite calls a formatter it was given by `extend_custom_inline`."""
+    assert md is not None
+    return inline_format(src, language, FENCE_NAME, md)
 
 
 # ------------------------------------------------------------- fences ----
@@ -318,7 +429,7 @@ def _format_value(value: int | tuple[int, ...], path: str) -> str:
     _, metric = split_path(path)
     if metric == "output":
         return format_shape(value)  # type: ignore[arg-type]
-    if metric == "memory":
+    if metric_kind(metric) == "memory":  # memory, activations, the counters' sizes: bytes
         return f"{format_int(value)} B"  # type: ignore[arg-type]
     return format_int(value)  # type: ignore[arg-type]
 

@@ -61,13 +61,17 @@ def human_bytes(n: int) -> str:
     return f"{n} B"
 
 
+def share_text(part: int | None, total: int | None) -> str:
+    """`12.3%` of the total, or `–` when there is nothing to share."""
+    return "–" if part is None or not total else f"{100 * (part / total):.1f}%"
+
+
 def share_bar(part: int | None, total: int | None) -> str:
     """A static SVG bar with the percentage: a chart that needs no JavaScript."""
     if part is None or not total:
         return "–"
-    fraction = part / total
-    width = round(100 * fraction, 1)
-    label = f"{100 * fraction:.1f}%"
+    width = round(100 * (part / total), 1)
+    label = share_text(part, total)
     return (
         f'<svg class="cnn-cost-bar" viewBox="0 0 100 10" width="60" height="8" preserveAspectRatio="none" role="img" '
         f'aria-label="{label}"><rect class="cnn-cost-bar-bg" width="100" height="10"/>'
@@ -75,39 +79,60 @@ def share_bar(part: int | None, total: int | None) -> str:
     )
 
 
-def _cell(column: str, row: Row, result: Result) -> str:
+def columns_of(result: Result, columns: Sequence[str] = DEFAULT_COLUMNS) -> list[str]:
+    """The table's columns: the block's, then one `as:<library>` column per counting library of `as:`."""
+    return [*columns, *(f"as:{metric}" for metric, _ in result.counters if is_column(metric))]
+
+
+def cell_text(column: str, row: Row, result: Result) -> str:
+    """One cell of the per-layer table as plain text (a formula: its lines joined by newlines)."""
     if column.startswith("as:"):
         return number(dict(row.counters).get(column[3:]))
     if column == "layer":
-        return f"<code>{escape(row.name)}</code>"
+        return row.name
     if column == "type":
-        mark = {"measured": " †", "shared": " ‡"}.get(row.note, "")
-        return escape(row.type) + mark
+        return row.type + {"measured": " †", "shared": " ‡"}.get(row.note, "")
     if column == "output":
-        return "–" if row.output is None else escape(format_shape(row.output))
+        return "–" if row.output is None else format_shape(row.output)
     if column in ("params", "macs", "flops"):
         return number(getattr(row, column))
-    if column == "params_share":
-        return share_bar(row.params, result.params)
-    if column == "flops_share":
-        return share_bar(row.flops, result.flops)
+    if column in ("params_share", "flops_share"):
+        metric = column.removesuffix("_share")
+        return share_text(getattr(row, metric), getattr(result, metric))
     if column == "formula":
-        return "\n".join(f'<span class="cnn-cost-formula">{escape(line)}</span>' for line in row.formula)
+        return "\n".join(row.formula)
     return ""  # pragma: no cover
 
 
-def _total(column: str, result: Result) -> str:
+def total_text(column: str, result: Result) -> str:
+    """One cell of the table's totals row as plain text."""
     if column.startswith("as:"):
-        return f"<strong>{number(dict(result.counters).get(column[3:]))}</strong>"
+        return number(dict(result.counters).get(column[3:]))
     if column == "layer":
-        return "<strong>Total</strong>"
+        return "Total"
     if column == "output":
-        return "–" if result.output is None else escape(format_shape(result.output))
+        return "–" if result.output is None else format_shape(result.output)
     if column in ("params", "macs", "flops"):
-        return f"<strong>{number(getattr(result, column))}</strong>"
+        return number(getattr(result, column))
     if column in ("params_share", "flops_share"):
-        return "100%" if (result.params if column == "params_share" else result.flops) else "–"
+        return "100%" if getattr(result, column.removesuffix("_share")) else "–"
     return ""
+
+
+def _cell(column: str, row: Row, result: Result) -> str:
+    if column == "layer":
+        return f"<code>{escape(row.name)}</code>"
+    if column in ("params_share", "flops_share"):
+        metric = column.removesuffix("_share")
+        return share_bar(getattr(row, metric), getattr(result, metric))
+    if column == "formula":
+        return "\n".join(f'<span class="cnn-cost-formula">{escape(line)}</span>' for line in row.formula)
+    return escape(cell_text(column, row, result))
+
+
+def _total(column: str, result: Result) -> str:
+    text = escape(total_text(column, result))
+    return f"<strong>{text}</strong>" if column in ("layer", "params", "macs", "flops") or column[:3] == "as:" else text
 
 
 def table(result: Result, columns: Sequence[str] = DEFAULT_COLUMNS, *, search_tables: bool = True) -> str:
@@ -117,7 +142,7 @@ def table(result: Result, columns: Sequence[str] = DEFAULT_COLUMNS, *, search_ta
     per cell; `search_tables=False` marks the table and its notes `data-search-exclude`.
     """
 
-    columns = [*columns, *(f"as:{metric}" for metric, _ in result.counters if is_column(metric))]
+    columns = columns_of(result, columns)
 
     def header(column: str) -> str:
         if column.startswith("as:"):

@@ -218,6 +218,9 @@ class PageState:
     lines: LineMap | None = None  # where each block and reference is in the page's file
     snippets: list[tuple[str, LineMap]] = field(default_factory=list)  # files included by pymdownx.snippets
     block_file: str | None = None  # the included file the current block comes from, if not the page
+    text: str | None = None  # the text being converted, as the host gave it
+    problems_before: int = 0  # the session's problems when this page began
+    raise_at_end: bool = False  # fail the page once it is rendered if it has problems (Zensical)
 
     def result(self, block_id: str) -> Result | None:
         if block_id not in self.results and block_id in self.pending:
