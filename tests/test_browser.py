@@ -138,6 +138,9 @@ def check_dom(dom: str, page_name: str, want_svg: bool) -> None:
     assert page.select(".cnn-cost table"), f"{page_name}: no table inside a .cnn-cost element"
     assert page.find_all("math"), f"{page_name}: no MathML <math> element"
     assert not page.select(".mathml-error"), f"{page_name}: TeX shown as code (conversion failed)"
+    sources = page.select(".cnn-cost > details.cnn-cost-source")
+    assert sources and not any(d.has_attr("open") for d in sources), f"{page_name}: block sources not collapsed"
+    assert all(d.summary and d.summary.get_text().startswith("Block source (") for d in sources), page_name
     if want_svg:
         assert page.select(".cnn-cost svg"), f"{page_name}: no <svg> inside a .cnn-cost element"
     leftover = sorted({m.group(0) for m in RAW_TEX.finditer(visible_text(page))})

@@ -90,3 +90,34 @@ def test_a_reused_markdown_instance_converts_the_same_page_twice():
     second = md.convert(GOOD.format(params=36))
     assert first == second
     assert session.problems == []
+
+
+NOTES = """# Notes
+
+```cnn-cost
+id: c
+input: 3x8x8
+model: nn.Conv2d(3, 4, 3)
+```
+
+!!! note
+    An admonition: `#!cnn c.params = 113`.
+
+??? note "Answer"
+    A collapsible note: `#!cnn c.params = 114`.
+"""
+
+
+def test_check_reads_claims_inside_notes(tmp_path: Path) -> None:
+    """A `#!cnn` claim inside an admonition or a collapsible note is checked, as `mkdocs build` checks it,
+    with the site's extensions or without a site."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text(NOTES, encoding="utf-8")
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: t\nplugins:\n  - cnn-cost\nmarkdown_extensions:\n  - admonition\n  - pymdownx.details\n"
+        "  - pymdownx.superfences\n  - pymdownx.inlinehilite\n", encoding="utf-8")
+    for args in ((), ("docs/index.md", "--config", str(tmp_path / "none.yml"))):
+        proc = run_in(tmp_path, "check", *args)
+        assert proc.returncode == 1, proc.stderr
+        assert "docs/index.md:10: `#!cnn c.params = 113`: c.params: expected 113, computed 112" in proc.stderr
+        assert "docs/index.md:13: `#!cnn c.params = 114`: c.params: expected 114, computed 112" in proc.stderr

@@ -554,3 +554,16 @@ def test_mkdocs_build(tmp_path: Path, site_dir: Path, models: ModuleType) -> Non
     assert re.search(r"docs/index\.md:6:8: cnn-cost block 'sorter': aten\.sort in model \(Sorter, its own forward\)",
                      failed.out), failed.out
     assert "Traceback" not in failed.out and "internal error" not in failed.out
+
+
+def test_as_columns_of_an_imported_model_with_own_operations(site_dir: Path, models: ModuleType) -> None:
+    """`as: [torch]` is torch.utils.flop_counter on the real model; a library whose count of a module's own
+    operations the plugin does not model is refused with the rows that run them, not shown as a guess."""
+    result = run(site_dir, f"input: 3x16x16\nmodel: {MODULE}.TinyViT()\nas: [torch]\n")
+    total, _, _ = flop_counter(real(models, "TinyViT()", "cpu"), torch.randn(1, 3, 16, 16))
+    assert dict(result.counters)["torch"] == total == result.flops
+    for tool in ("thop", "ptflops", "fvcore"):
+        with pytest.raises(CnnCostError) as info:
+            run(site_dir, f"input: 3x16x16\nmodel: {MODULE}.TinyViT()\nas: [{tool}, torch]\n")
+        assert info.value.message.startswith(f"`as: [{tool}]` cannot be shown for an imported model whose rows ")
+        assert "TinyViT (own forward)" in info.value.message

@@ -33,11 +33,33 @@ from cnn_cost.markdown import CnnCostExtension, formatter_config
 from cnn_cost.session import Session
 from cnn_cost.vocabulary import MODES
 
+# Extensions whose content holds Markdown (admonitions, collapsible notes, tabs, HTML with markdown="1"):
+# without them a `#!cnn` claim inside a note would not be read as one
+NESTING = ("admonition", "attr_list", "md_in_html", "pymdownx.details", "pymdownx.tabbed")
+NOT_IN_CHECK = ("fenced_code", "codehilite", "toc")  # MkDocs' defaults that would only get in the way
 
-def converter(session: Session) -> Markdown:
-    """A Python-Markdown converter with the blocks registered as the plugin registers them."""
+
+def converter(session: Session, site: Sequence[str] = (), site_configs: dict[str, Any] | None = None) -> Markdown:
+    """A Python-Markdown converter with the blocks registered as the plugin registers them, with the
+    extensions that nest Markdown, and `site`'s own extensions (an MkDocs site's markdown_extensions)."""
     settings = formatter_config()
-    return Markdown(extensions=[*settings, CnnCostExtension(session)], extension_configs=settings)
+    names = list(dict.fromkeys([*NESTING, *(n for n in site if isinstance(n, str) and n not in NOT_IN_CHECK)]))
+    names = [n for n in names if n not in settings and n != "cnn_cost"]
+    configs = {**{n: c for n, c in (site_configs or {}).items() if n in names}, **settings}
+    return Markdown(extensions=[*settings, *names, CnnCostExtension(session)], extension_configs=configs)
+
+
+def site_extensions(config_file: Path | None) -> tuple[list[str], dict[str, Any]]:
+    """An MkDocs site's markdown_extensions and their options, as `mkdocs build` reads them ([] without one)."""
+    if config_file is None or not config_file.is_file():
+        return [], {}
+    from mkdocs.config import load_config
+
+    try:
+        config = load_config(config_file=str(config_file))
+    except Exception:  # reported where the site's options are read
+        return [], {}
+    return list(config.markdown_extensions), dict(config.mdx_configs)
 
 
 def _version() -> str:
@@ -141,11 +163,12 @@ def _texts(args: argparse.Namespace, files: list[Path], unreadable: list[Path]) 
 
 def _check(args: argparse.Namespace, session: Session, files: list[Path]) -> int:
     unreadable: list[Path] = []
+    extensions, configs = site_extensions(args.config)
     for path, text in _texts(args, files, unreadable):
         text = text.replace("\r\n", "\n").replace("\r", "\n")  # as a text-mode read gives it
         session.current_path = display(path)
         session.current_source = text
-        converter(session).convert(text)
+        converter(session, extensions, configs).convert(text)
     session.cache.end_build(prune=False)
     count = len(session.problems) + len(unreadable)
     if not args.quiet:

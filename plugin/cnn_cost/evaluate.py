@@ -281,6 +281,15 @@ def _counted(torch: Any, model: _Model, block: Block, convention: str) -> Result
                 "write `uncounted: ok` in the block to accept that",
                 *((where.line, where.column) if where is not None else (block.line, None))))
         raise CnnCostError.of(problems)
+    modelled = [tool for tool in block.counters if tool != "torch"]
+    measured = [r for r in rows if r.note == "measured"]
+    if modelled and measured:  # their rules cover registry layers and merges; own operations are not modelled
+        raise CnnCostError(
+            f"`as: [{', '.join(modelled)}]` cannot be shown for an imported model whose rows "
+            f"{', '.join(f'{r.name} ({r.type})' for r in measured[:3])}{' …' if len(measured) > 3 else ''} "
+            "run operations outside registry layers: the plugin follows each library's rules for layers, not "
+            "what it counts of a module's own operations; keep `as: [torch]` (torch.utils.flop_counter) for "
+            "this block", block.line, None)
     params = sum(p.numel() for p in model.root.parameters())  # after the pass: lazy modules are real now
     trainable = sum(p.numel() for p in model.root.parameters() if p.requires_grad)
     buffers = sum(b.numel() for b in model.root.buffers())

@@ -31,7 +31,7 @@ from markdown.extensions import Extension
 from markdown.postprocessors import Postprocessor
 from markdown.preprocessors import Preprocessor
 
-from cnn_cost import hosts, render
+from cnn_cost import calculator, hosts, render
 from cnn_cost.block import Block, parse_block
 from cnn_cost.cache import Cache
 from cnn_cost.claims import (
@@ -474,6 +474,8 @@ def inline_value(page: PageState, expr: str) -> tuple[str, str]:
         return registry_listing(), "every layer type the registry has a formula for, computed at build time"
     if expr.strip() == "not-layers":  # the torch.nn module classes that are not layers, with the reasons
         return not_layers_listing(), "every torch.nn module class a block cannot count, and why, computed at build time"
+    if expr.split()[:1] == ["calculator"]:  # a valid one is a placeholder element (inline_format)
+        raise CnnCostError(f"`calculator` takes one of {', '.join(calculator.LAYERS)}, got {expr.strip()!r}")
     if len(expr) > MAX_INLINE:
         raise CnnCostError(f"a `#!cnn` expression of {len(expr):,} characters; the limit is {MAX_INLINE}")
     expr, eq, claimed = expr.partition("=")
@@ -508,11 +510,26 @@ def inline_value(page: PageState, expr: str) -> tuple[str, str]:
     return shown, tooltip
 
 
+def figure_html(page: PageState, words: list[str]) -> str:
+    """`#!cnn figure <block-id> <kind> <args>`: the block (on this page) drawn as an inline SVG."""
+    from cnn_cost import figures
+
+    if len(words) < 2 or "#" in words[0] or words[1] not in figures.KINDS:
+        raise CnnCostError(f"write `figure <block-id> {'|'.join(figures.KINDS)} ...` (a block on this page)")
+    result, _ = _lookup(page, f"{words[0]}.params")
+    return figures.figure(result, words[0], words[1], words[2:])
+
+
 def inline_format(src: str, language: str, class_name: str, md: Markdown) -> str:
     """The inlinehilite formatter for `#!cnn ...`."""
     page = page_state(md)
     line = page.reference_line(src)
+    words = src.split()
+    if len(words) == 2 and words[0] == "calculator" and words[1] in calculator.LAYERS:
+        return calculator.placeholder(words[1])  # filled in the browser by the calculator's script
     try:
+        if words[:1] == ["figure"]:  # an SVG drawn from a block's result: `figure <block-id> conv <row>`, ...
+            return figure_html(page, words[1:])
         shown, tooltip = inline_value(page, src.strip())
     except Exception as exc:  # pymdownx would swallow anything else and print the raw code
         message = exc.message if isinstance(exc, CnnCostError) else f"internal error ({type(exc).__name__}: {exc})"

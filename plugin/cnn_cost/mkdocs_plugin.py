@@ -11,8 +11,9 @@ from typing import Any, Literal
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
+from mkdocs.utils import get_relative_url
 
-from cnn_cost import preview
+from cnn_cost import calculator, preview
 from cnn_cost.cache import Cache
 from cnn_cost.config import CnnCostConfig
 from cnn_cost.imports import refused
@@ -125,6 +126,8 @@ class CnnCostPlugin(BasePlugin[CnnCostConfig]):
     def on_files(self, files: Files, *, config: Any) -> Files:
         if self.config.enabled and self.config.css:
             files.append(File.generated(config, CSS, abs_src_path=str(ASSETS / "cnn-cost.css")))
+        if self.config.enabled:  # the in-page calculator's script, generated (cnn_cost.calculator)
+            files.append(File.generated(config, calculator.ASSET, content=calculator.javascript()))
         if self.dirty and self.session is not None:
             preview.rebuild_dependents(files, self.session)
         return files
@@ -142,6 +145,13 @@ class CnnCostPlugin(BasePlugin[CnnCostConfig]):
             # lines are read from the file itself when the Markdown is the file's (less its front matter)
             self.session.current_source = raw if raw and raw.endswith(markdown) else None
         return markdown
+
+    def on_page_content(self, html: str, *, page: Any, config: Any, files: Any) -> str:
+        """Pages with a `#!cnn calculator` get its script, and only those."""
+        if self.config.enabled and "data-cnn-calculator=" in html:
+            src = get_relative_url(calculator.ASSET, page.url)
+            html += f'\n<script src="{src}" defer></script>\n'
+        return html
 
     def on_env(self, env: Any, *, config: Any, files: Any) -> Any:
         session = self.session

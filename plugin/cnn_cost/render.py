@@ -155,13 +155,17 @@ def table(result: Result, columns: Sequence[str] = DEFAULT_COLUMNS, *, search_ta
             return ' class="cnn-cost-num"'
         return {"output": ' class="cnn-cost-shape"', "formula": ' class="cnn-cost-formula-cell"'}.get(column, "")
 
+    def label(column: str) -> str:  # the header as plain text: the compact (phone) layout shows it before each cell
+        text = counter_column(column[3:])[0] if column.startswith("as:") else HEADERS[column]
+        return f' data-label="{escape(text)}"'
+
     head = "\n".join(f"<th{attrs(c)}>{header(c)}</th>" for c in columns)
     body = "".join(
-        "<tr>\n" + "\n".join(f"<td{attrs(c)}>{_cell(c, row, result)}</td>" for c in columns) + "\n</tr>\n"
+        "<tr>\n" + "\n".join(f"<td{attrs(c)}{label(c)}>{_cell(c, row, result)}</td>" for c in columns) + "\n</tr>\n"
         for row in result.rows
     )
     foot = "<tr class=\"cnn-cost-total\">\n" + "\n".join(
-        f"<td{attrs(c)}>{_total(c, result)}</td>" for c in columns
+        f"<td{attrs(c)}{label(c)}>{_total(c, result)}</td>" for c in columns
     ) + "\n</tr>\n"
     notes = []
     if any(r.note == "measured" for r in result.rows):
@@ -193,9 +197,11 @@ def ledger_html(result: Result, exclude: str = "") -> str:
         "parameters: in the total, on no row)</p>" for name, count in ledger.never_called)
     body = "".join(
         "<tr>\n"
-        f"<td><code>{escape(line.op)}</code></td>\n<td class=\"cnn-cost-num\">{format_int(line.calls)}</td>\n"
-        f"<td class=\"cnn-cost-num\">{format_int(line.flops) if line.status in ('counted', 'rule') else '–'}</td>\n"
-        f"<td>{escape(line.words)}"
+        f"<td data-label=\"Operation\"><code>{escape(line.op)}</code></td>\n"
+        f"<td class=\"cnn-cost-num\" data-label=\"Calls\">{format_int(line.calls)}</td>\n"
+        f"<td class=\"cnn-cost-num\" data-label=\"FLOPs\">"
+        f"{format_int(line.flops) if line.status in ('counted', 'rule') else '–'}</td>\n"
+        f"<td data-label=\"Status\">{escape(line.words)}"
         + (f" (in {escape(', '.join(line.where))})" if line.where else "") + "</td>\n</tr>\n"
         for line in ledger.lines)
     calls = sum(line.calls for line in ledger.lines)
@@ -253,9 +259,27 @@ def verified(claims: Sequence[Claim]) -> str:
     return f'<p class="cnn-cost-verified">✓ Verified at build time: {items}</p>'
 
 
-def admonition(kind: str, title: str, lines: Sequence[str]) -> str:
+def admonition(kind: str, title: str, lines: Sequence[str], extra: str = "") -> str:
+    """A box in Material's admonition markup; `extra` is the plugin's own class and ARIA attributes,
+    which style it with any theme (cnn-cost.css) and tell a build error from a deliberate mistake."""
     body = "".join(f"<p>{escape(line)}</p>" for line in lines)
-    return f'<div class="admonition {kind}"><p class="admonition-title">{escape(title)}</p>{body}</div>'
+    return f'<div class="admonition {kind}{extra}"><p class="admonition-title">{escape(title)}</p>{body}</div>'
+
+
+ERROR_BOX = ' cnn-cost-error" role="alert" aria-label="Build error'
+XFAIL_BOX = ' cnn-cost-xfail" role="note" aria-label="A deliberate mistake'
+
+
+def source_html(source: str, *, open_: bool = False, claims: int = 0) -> str:
+    """The block's YAML, collapsed under a one-line summary (open when the block has a problem: the reader
+    then needs its lines)."""
+    lines = len(source.rstrip("\n").splitlines())
+    label = f"Block source ({lines} line{'s' if lines != 1 else ''}"
+    if claims:  # the claims under `expect:` that held: the ✓ line under the table lists them
+        label += f"; {claims} claim{'s' if claims != 1 else ''} ✓ verified"
+    label += ")"
+    return (f'<details class="cnn-cost-source"{" open" if open_ else ""}>\n<summary>{label}</summary>\n'
+            f"{code(source)}</details>")
 
 
 def block_html(
@@ -279,13 +303,15 @@ def block_html(
     parts = [f'<div class="cnn-cost"{anchor}>']
     if title:
         parts.append(f'<p class="cnn-cost-title">{escape(title)}</p>')
-    parts.append(code(source))
+    parts.append(source_html(source, open_=bool(problems), claims=len(claims) if result is not None else 0))
     if problems:  # one box for the block, every problem a line of its own: `path:line[:col]: block: message`
         count = "a problem" if len(problems) == 1 else f"{len(problems)} problems"
-        parts.append(admonition("failure", f"cnn-cost: this block has {count}", problems))
+        parts.append(admonition("failure", f"cnn-cost: this block has {count}", problems, ERROR_BOX))
     if demonstrations:
+        claims_word = "claim" if len(demonstrations) == 1 else "claims"
         parts.append(admonition(
-            "warning", "A wrong number, on purpose: the claim below does not hold", demonstrations
+            "warning", f"A wrong number, on purpose: this block's {claims_word} (in its source, "
+            f"under expect:) {'does' if len(demonstrations) == 1 else 'do'} not hold", demonstrations, XFAIL_BOX,
         ))
     if result is not None:
         table_html, summary_html = table(result, columns, search_tables=search_tables), summary(result)
