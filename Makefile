@@ -1,5 +1,5 @@
 # Every target creates .venv on first use: torch (pinned CPU build) and numpy first, then the package:
-# `make site` and `make serve` with the `material` extra only (SITE_STAMP), the other targets with the
+# `make site` and `make serve` with the `guide` extra only (SITE_STAMP), the other targets with the
 # test and bench extras too (STAMP). `make test-floors` has its own venv, .venv-floors: exactly the floors.
 SHELL := /bin/bash
 PY ?= python3
@@ -19,11 +19,11 @@ $(SITE_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0 numpy
-	$(BIN)/python -m pip install -q -e '.[material]'
+	$(BIN)/python -m pip install -q -e '.[guide]'
 	touch $(SITE_STAMP)
 
 $(STAMP): $(SITE_STAMP)
-	$(BIN)/python -m pip install -q -e '.[material,test,bench]'
+	$(BIN)/python -m pip install -q -e '.[guide,test,bench]'
 	# ultralytics-thop installs a module named `thop`, as thop 0.1.1 does: kept apart, where
 	# tests/test_counters.py imports it from (ULTRALYTICS_THOP)
 	$(BIN)/python -m pip install -q --no-deps --upgrade --target $(VENV)/ultralytics-thop ultralytics-thop==2.2.3
@@ -48,7 +48,7 @@ $(FLOORS)/.installed: pyproject.toml .ci/floors.py
 	$(FLOORS)/bin/python -m pip install -q --upgrade pip
 	$(FLOORS)/bin/python -m pip install -q torch==2.13.0 numpy
 	$(FLOORS)/bin/python .ci/floors.py > $(FLOORS)/floors.txt
-	$(FLOORS)/bin/python -m pip install -q -c $(FLOORS)/floors.txt -e '.[material,test]'
+	$(FLOORS)/bin/python -m pip install -q -c $(FLOORS)/floors.txt -e '.[guide,test]'
 	touch $(FLOORS)/.installed
 
 test-floors: $(FLOORS)/.installed  ## the real-build tests and the guide with every dependency at its floor (pyproject.toml)

@@ -1,7 +1,7 @@
 """The package's version floors, as pip constraints, or checked against what is installed.
 
 `python .ci/floors.py` prints one `name==floor` line for every runtime dependency and every
-dependency of the `material` extra in pyproject.toml (`name>=floor` there): `make test-floors`
+dependency of the `material` and `guide` extras in pyproject.toml (`name>=floor` there): `make test-floors`
 installs with them as constraints, so the floors venv holds exactly the floors.
 `python .ci/floors.py --check` (run by the floors venv's Python) fails unless every one of them is
 installed at exactly its floor. A dependency without a `>=` floor is an error: every floor is tested.
@@ -17,7 +17,7 @@ from pathlib import Path
 import tomllib
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
-EXTRAS = ("material",)  # the extras whose floors are tested with the package's (the guide needs Material)
+EXTRAS = ("material", "guide")  # the extras whose floors are tested with the package's (the guide's own)
 FLOOR = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*>=\s*([0-9][0-9A-Za-z.+!-]*)\s*(?:;.*)?$")
 
 

@@ -20,11 +20,16 @@ from pathlib import Path
 import pytest
 
 import test_browser
+from conftest import ROOT
 from test_browser import run_chromium, serve
 
 chromium = test_browser.chromium  # the browser test's fixture: skips (or fails in CI) without Chromium
 
-PAGES = ["guide/where-cost-goes/", "guide/networks/", "guide/memory/", "guide/recurrent/"]
+# every page of both editions: the English at the site's root, the Chinese under zh/
+_EN = ["", *(f"guide/{p.stem}/" for p in sorted((ROOT / "docs" / "guide").glob("*.md")) if ".zh" not in p.suffixes),
+       "reference/"]
+PAGES = [*_EN, *(f"zh/{page}" for page in _EN)]
+SHOTS = ROOT / ".screenshots"  # kept after the run, for review (git ignores it)
 WIDTHS = [390, 1280]
 PALETTES = ["light", "dark"]
 PHONE = 600  # the CSS's breakpoint: at or below it, the compact layout
@@ -82,10 +87,11 @@ def url(measured_site: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("phone-screenshots")
-    print(f"\nphone/desktop screenshots in {out}")
-    return out
+def shots() -> Path:
+    shutil.rmtree(SHOTS, ignore_errors=True)
+    SHOTS.mkdir()
+    print(f"\nphone/desktop screenshots in {SHOTS}")
+    return SHOTS
 
 
 FRAME = """<!doctype html><html><body style="margin:0">
@@ -95,7 +101,7 @@ FRAME = """<!doctype html><html><body style="margin:0">
 def measure(chromium: str, site: Path, base: str, page: str, width: int, dark: bool) -> dict:
     """The measuring script's results for `page` at `width`: headless Chromium's window is never narrower
     than 500 px, so the page is loaded in an iframe of that width, and the script writes into the frame's parent."""
-    frame = site / f"measure-{width}-{int(dark)}-{page.strip('/').replace('/', '-')}.html"
+    frame = site / f"measure-{width}-{int(dark)}-{page.strip('/').replace('/', '-') or 'home'}.html"
     frame.write_text(FRAME.format(src="/" + page + ("?dark" if dark else ""), width=width), encoding="utf-8")
     dom = run_chromium(chromium, "--dump-dom", "--virtual-time-budget=10000", "--window-size=1400,2000",
                        base + frame.name).stdout
@@ -124,7 +130,7 @@ def test_tables_fit(page: str, width: int, palette: str, chromium: str, measured
     assert {t["scheme"] for t in tables} == {"slate" if palette == "dark" else "default"}
     assert result["sourceClosed"] > 0 and result["sourceOpen"] == 0, f"{page}: block sources not collapsed"
 
-    png = shots / f"{page.strip('/').replace('/', '-')}-{width}-{palette}.png"
+    png = shots / f"{page.strip('/').replace('/', '-') or 'home'}-{width}-{palette}.png"
     run_chromium(chromium, f"--screenshot={png}", f"--window-size={width},2400", "--virtual-time-budget=5000",
                  page_url)
     assert png.is_file() and png.stat().st_size > 10_000, f"no screenshot {png}"

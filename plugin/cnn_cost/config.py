@@ -5,6 +5,7 @@ from __future__ import annotations
 from mkdocs.config import base
 from mkdocs.config import config_options as c
 
+from cnn_cost.i18n import LOCALES
 from cnn_cost.vocabulary import CONVENTIONS, ON_ERROR, SHAPES
 
 
@@ -26,3 +27,6 @@ class CnnCostConfig(base.Config):
     """Add the plugin's stylesheet to the site."""
     search_tables = c.Type(bool, default=True)
     """Index the per-layer tables for search; `false` marks them `data-search-exclude` (Material's search)."""
+    locale = c.Optional(c.Choice(LOCALES))
+    """The words around the numbers (headers, totals, notes, box titles): `en` or `zh`. Unset, each page
+    follows its own language (mkdocs-static-i18n), else `theme.language`."""

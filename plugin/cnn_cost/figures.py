@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from html import escape
 
 from cnn_cost.errors import CnnCostError
+from cnn_cost.i18n import _ as tr
 from cnn_cost.result import Result, Row
 
 KINDS = ("conv", "groups", "bars")
@@ -121,9 +122,9 @@ def conv_figure(result: Result, block_id: str, name: str) -> str:
     ph, pw = h.size + 2 * h.padding, w.size + 2 * w.padding
     cell = max(1.0, min(14.0, 400 / max(ph, pw)))
     x0, y0 = 10.0, 44.0
-    body = [_text(x0, 18, f"input {h.size}×{w.size}, padding {h.padding}" if h.padding == w.padding
-                  else f"input {h.size}×{w.size}, padding {h.padding}×{w.padding}", weight="bold"),
-            _text(x0, 34, f"padded: {ph}×{pw}")]
+    padding = f"{h.padding}" if h.padding == w.padding else f"{h.padding}×{w.padding}"
+    body = [_text(x0, 18, tr("input {h}×{w}, padding {p}", h=h.size, w=w.size, p=padding), weight="bold"),
+            _text(x0, 34, tr("padded: {h}×{w}", h=ph, w=pw))]
     if h.padding or w.padding:  # the padding ring, shaded
         body.append(f'<path d="M{x0:g} {y0:g}h{pw * cell:g}v{ph * cell:g}h{-pw * cell:g}z'
                     f'M{x0 + w.padding * cell:g} {y0 + h.padding * cell:g}v{h.size * cell:g}h{w.size * cell:g}'
@@ -144,14 +145,15 @@ def conv_figure(result: Result, block_id: str, name: str) -> str:
                            f'height="{cell * 0.6:g}"/>' for a in range(h.kernel) for b in range(w.kernel))
             body.append(f'<g fill="currentColor" fill-opacity="0.75">{taps}</g>')
     gy = y0 + ph * cell + 22
-    kernel = f"kernel {h.kernel}×{w.kernel}"
+    kernel = tr("kernel {h}×{w}", h=h.kernel, w=w.kernel)
     for label, a, b in (("stride", h.stride, w.stride), ("dilation", h.dilation, w.dilation)):
-        kernel += f", {label} {a}" if a == b else f", {label} {a}×{b}"
-    body += [_text(x0, gy, kernel), _text(x0, gy + 16, "solid: the first position; dashed: the next, one stride on")]
+        kernel += tr(", ") + tr(label) + (f" {a}" if a == b else f" {a}×{b}")
+    body += [_text(x0, gy, kernel),
+             _text(x0, gy + 16, tr("solid: the first position; dashed: the next, one stride on"))]
     # the output grid, below (a narrow figure stays legible on a phone), at the same cell size when it fits
     ox, oy = x0, gy + 46
     ocell = max(1.0, min(cell, 200 / max(h.out, w.out)))
-    body += [_text(ox, oy, f"output {h.out}×{w.out}", weight="bold"),
+    body += [_text(ox, oy, tr("output {h}×{w}", h=h.out, w=w.out), weight="bold"),
              _text(ox, oy + 16, f"⌊({h.size} + 2·{h.padding} − {h.dilation}·({h.kernel}−1) − 1)/{h.stride}⌋ + 1"
                    f" = {h.out}")]
     gy0 = oy + 26
@@ -163,9 +165,10 @@ def conv_figure(result: Result, block_id: str, name: str) -> str:
                     f'stroke="currentColor" stroke-width="1.5" stroke-dasharray="3 2"/>')
     width = max(x0 + pw * cell, ox + w.out * ocell, 430) + 10
     height = gy0 + h.out * ocell + 10
-    title = f"Convolution arithmetic of {block_id}.{name}"
-    desc = (f"A {h.size}×{w.size} input padded by {h.padding} to {ph}×{pw}; a {h.kernel}×{w.kernel} kernel "
-            f"with stride {h.stride} and dilation {h.dilation} gives a {h.out}×{w.out} output.")
+    title = tr("Convolution arithmetic of {name}", name=f"{block_id}.{name}")
+    desc = tr("A {h}×{w} input padded by {p} to {ph}×{pw}; a {kh}×{kw} kernel with stride {s} and dilation {d} "
+              "gives a {oh}×{ow} output.", h=h.size, w=w.size, p=h.padding, ph=ph, pw=pw, kh=h.kernel,
+              kw=w.kernel, s=h.stride, d=h.dilation, oh=h.out, ow=w.out)
     return _svg(width, height, title, desc, body, f"{block_id}-conv-{name}")
 
 
@@ -199,13 +202,14 @@ def groups_figure(result: Result, block_id: str, names: list[str]) -> str:
         body.append(f'<path d="{links}" fill="currentColor" fill-opacity="0.2"/>')
         body += [_text(x + pw / 2, bottom + bar + 18, f"C_out = {c.cout}", "middle"),
                  _text(x + pw / 2, bottom + bar + 36,
-                       f"{c.groups} group{'s' if c.groups > 1 else ''} of {c.cin // c.groups} in → "
-                       f"{c.cout // c.groups} out", "middle"),
-                 _text(x + pw / 2, bottom + bar + 54, f"params {c.params:,}", "middle")]
+                       tr(f"{{groups}} group{'s' if c.groups > 1 else ''} of {{cin}} in → {{cout}} out",
+                          groups=c.groups, cin=c.cin // c.groups, cout=c.cout // c.groups), "middle"),
+                 _text(x + pw / 2, bottom + bar + 54, tr("params {n}", n=f"{c.params:,}"), "middle")]
     width = pw + 20
-    title = f"Channel groups of {block_id}: {', '.join(names)}"
-    desc = "; ".join(f"{c.name}: {c.cin} input channels in {c.groups} groups connected to {c.cout} outputs, "
-                     f"{c.params:,} parameters" for c in convs)
+    title = tr("Channel groups of {name}", name=block_id) + f": {', '.join(names)}"
+    desc = "; ".join(tr("{name}: {cin} input channels in {groups} groups connected to {cout} outputs, "
+                        "{params} parameters", name=c.name, cin=c.cin, groups=c.groups, cout=c.cout,
+                        params=f"{c.params:,}") for c in convs)
     return _svg(width, 212 * len(convs), title, desc, body, f"{block_id}-groups-{'-'.join(names)}")
 
 
@@ -223,7 +227,8 @@ def bars_figure(result: Result, block_id: str, metric: str) -> str:
     top = max(v for _, v in shown)
     total = sum(v for _, v in shown)
     label_w, bar_w, step, y0 = 70.0, 230.0, 18.0, 30.0
-    body = [_text(10, 18, f"{block_id}: {metric} per layer (total {total:,})", weight="bold")]
+    body = [_text(10, 18, tr("{name}: {metric} per layer (total {total})", name=block_id, metric=tr(metric),
+                             total=f"{total:,}"), weight="bold")]
     for i, (name, v) in enumerate(shown):
         y = y0 + i * step
         length = max(bar_w * v / top, 0.5)
@@ -232,11 +237,12 @@ def bars_figure(result: Result, block_id: str, metric: str) -> str:
                  _text(label_w + 12 + length, y + 12, f"{v:,} ({100 * v / total:.1f}%)")]
     y = y0 + len(shown) * step
     if zeros:
-        body.append(_text(label_w + 12, y + 12, f"{zeros} layer{'s' if zeros != 1 else ''} with 0 {metric}",
+        body.append(_text(label_w + 12, y + 12, tr(f"{{count}} layer{'s' if zeros != 1 else ''} with 0 {{metric}}",
+                                                   count=zeros, metric=tr(metric)),
                           cls="cnn-figure-zeros"))
         y += step
     body.append(f'<path d="M{label_w + 6:g} {y0 - 2:g}V{y:g}" stroke="currentColor"/>')
-    title = f"{metric} per layer of {block_id}"
+    title = tr("{metric} per layer of {name}", metric=tr(metric), name=block_id)
     desc = "; ".join(f"{name} {v:,}" for name, v in shown) + (f"; {zeros} layers with 0" if zeros else "")
     return _svg(label_w + bar_w + 165, y + 8, title, desc, body, f"{block_id}-bars-{metric}")
 

@@ -154,6 +154,7 @@ class HostPage:
     docs_dir: str | None = None  # for `page.md#id` references
     source: str | None = None  # the file's text (line numbers are counted in it)
     serving: bool = False  # a live preview (`zensical serve`): show problems, never stop the server
+    language: str | None = None  # the site's `theme.language` (Zensical), for the words around the numbers
 
 
 def host_page(md: Markdown, file: str | None) -> HostPage | None:
@@ -167,8 +168,11 @@ def host_page(md: Markdown, file: str | None) -> HostPage | None:
         root = Path(str(config.get("root_dir") or "."))
         docs = root / str(config.get("docs_dir") or "docs")
         shown = _relative(docs)
+        theme = config.get("theme")
+        language = theme.get("language") if isinstance(theme, dict) else None
         return HostPage("zensical", path, display_root=shown, docs_dir=str(docs.resolve()),
-                        source=_read(docs / path), serving=_zensical_serving())
+                        source=_read(docs / path), serving=_zensical_serving(),
+                        language=language if isinstance(language, str) else None)
     if file is not None:
         return HostPage("file", _relative(Path(file)), source=_read(Path(file)))
     return None

@@ -31,7 +31,7 @@ from markdown.extensions import Extension
 from markdown.postprocessors import Postprocessor
 from markdown.preprocessors import Preprocessor
 
-from cnn_cost import calculator, hosts, render
+from cnn_cost import calculator, hosts, i18n, render
 from cnn_cost.block import Block, parse_block
 from cnn_cost.cache import Cache
 from cnn_cost.claims import (
@@ -109,6 +109,8 @@ class LinePreprocessor(Preprocessor):
         page.path = found.path
         if found.display_root is not None:
             session.display_root = found.display_root
+        if found.language is not None and not self.extension.getConfig("locale"):  # Zensical's theme.language
+            session.locale = i18n.resolve(found.language)
         if found.docs_dir is not None and not session.docs_dir:
             session.docs_dir = found.docs_dir
         if found.host == "zensical" and found.serving:
@@ -167,6 +169,8 @@ class CnnCostExtension(Extension):
             "docs_dir": ["", "Directory of the Markdown sources, for references to other pages"],
             "cache_dir": ["", "Directory for the disk cache (empty: memory only)"],
             "shapes": ["formula", "Output shapes by the registry's formulas (formula) or meta kernels (torch)"],
+            "locale": ["", "The words around the numbers: en or zh (zh-CN and the like are zh); empty: the "
+                           "host's theme.language (Zensical), else en"],
         }
         if session is None:  # a command line run ends on an author's mistake without a traceback
             hosts.install_excepthook()
@@ -182,6 +186,7 @@ class CnnCostExtension(Extension):
                 cache=Cache(cache_dir or None),
                 docs_dir=self.getConfig("docs_dir") or None,
                 site_path=str(Path.cwd()),
+                locale=i18n.resolve(self.getConfig("locale")),
             )
         self.session = session
         self.input_file: str | None = None  # the path `convertFile` was given, while it converts
@@ -198,6 +203,9 @@ class CnnCostExtension(Extension):
         for name, allowed in choices.items():
             if self.getConfig(name) not in allowed:
                 raise OptionError(f"cnn_cost: {name}: {self.getConfig(name)!r} is not one of {', '.join(allowed)}")
+        locale = self.getConfig("locale")
+        if locale and not i18n.known(locale):
+            raise OptionError(f"cnn_cost: locale: {locale!r:.40} is not one of {', '.join(i18n.LOCALES)}")
         imports = self.getConfig("imports")
         if not isinstance(imports, (list, tuple)) or not all(isinstance(i, str) for i in imports):
             raise OptionError(f"cnn_cost: imports: a list of module names, not {imports!r:.60}")
@@ -308,7 +316,8 @@ def fence_format(src: str, language: str, class_name: str, options: dict[str, st
     page = page_state(md)
     located = page.fence_line(src)
     try:
-        return _fence_format(src, options, page, located)
+        with i18n.using(i18n.resolve(page.session.locale)):
+            return _fence_format(src, options, page, located)
     except CnnCostError:
         raise
     except Exception as exc:  # an internal error must not hide a block silently
@@ -489,16 +498,16 @@ def inline_value(page: PageState, expr: str) -> tuple[str, str]:
         if not isinstance(a, int) or not isinstance(b, int) or b == 0:
             raise CnnCostError(f"`{expr}`: a ratio needs two non-zero counts")
         value: Fraction | int | tuple[int, ...] = Fraction(a, b)
-        shown = f"{float(Fraction(a, b)):.2f}×"
-        tooltip = f"{format_int(a)} / {format_int(b)}, computed at build time"
+        shown = i18n._("{ratio}×", ratio=f"{float(Fraction(a, b)):.2f}")  # zh: "2.00 倍"
+        tooltip = f"{format_int(a)} / {format_int(b)}" + i18n._(", computed at build time")
         claim: Claim | None = parse_claim(expr, claimed, kind="ratio") if eq else None
         if claim is not None:
-            shown = f"{claim.raw}×"
+            shown = i18n._("{ratio}×", ratio=claim.raw)
     else:
         result, path = _lookup(page, expr)
         value = _value(result, path)
         shown = _format_value(value, path)
-        tooltip = f"{shown}, computed at build time ({expr})"
+        tooltip = shown + i18n._(", computed at build time") + f" ({expr})"
         claim = parse_claim(path, claimed) if eq else None
         if claim is not None:
             shown = claim.raw
@@ -523,6 +532,11 @@ def figure_html(page: PageState, words: list[str]) -> str:
 def inline_format(src: str, language: str, class_name: str, md: Markdown) -> str:
     """The inlinehilite formatter for `#!cnn ...`."""
     page = page_state(md)
+    with i18n.using(i18n.resolve(page.session.locale)):
+        return _inline_format(src, page)
+
+
+def _inline_format(src: str, page: PageState) -> str:
     line = page.reference_line(src)
     words = src.split()
     if len(words) == 2 and words[0] == "calculator" and words[1] in calculator.LAYERS:

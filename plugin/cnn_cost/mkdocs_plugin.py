@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import time
@@ -9,11 +10,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin
+from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.utils import get_relative_url
 
-from cnn_cost import calculator, preview
+from cnn_cost import calculator, i18n, preview
 from cnn_cost.cache import Cache
 from cnn_cost.config import CnnCostConfig
 from cnn_cost.imports import refused
@@ -23,6 +24,19 @@ from cnn_cost.session import Session
 log = logging.getLogger("mkdocs.plugins.cnn_cost")
 CSS = "assets/cnn-cost/cnn-cost.css"
 ASSETS = Path(__file__).parent / "assets"
+
+
+def prepare_jieba() -> None:
+    """Material's search segments Chinese text with jieba when it is installed. jieba prints four lines to
+    stderr at its first use, on every build: they go below the warnings level. And it learns the words of
+    this subject (参数量, 感受野, ...), which its dictionary splits, so that a search finds them whole."""
+    if importlib.util.find_spec("jieba") is None:
+        return
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    for word in i18n.SEARCH_WORDS:
+        jieba.add_word(word)
 
 
 class CnnCostPlugin(BasePlugin[CnnCostConfig]):
@@ -84,7 +98,8 @@ class CnnCostPlugin(BasePlugin[CnnCostConfig]):
         extensions[:] = [e for e in extensions if e not in ("cnn_cost", "cnn_cost.markdown")
                          and not isinstance(e, CnnCostExtension)]
         extensions.append(CnnCostExtension(self.session))
-        if self.config.css:
+        prepare_jieba()
+        if self.config.css and CSS not in config.extra_css:  # on_config runs again per language (static-i18n)
             config.extra_css.append(CSS)
         return config
 
@@ -123,6 +138,7 @@ class CnnCostPlugin(BasePlugin[CnnCostConfig]):
                 self.watched.add(path)
                 self.server.watch(path, recursive=False)
 
+    @event_priority(-110)  # after mkdocs-static-i18n (-100), which reads every file's source path
     def on_files(self, files: Files, *, config: Any) -> Files:
         if self.config.enabled and self.config.css:
             files.append(File.generated(config, CSS, abs_src_path=str(ASSETS / "cnn-cost.css")))
@@ -144,6 +160,8 @@ class CnnCostPlugin(BasePlugin[CnnCostConfig]):
             self.session.current_offset = offset
             # lines are read from the file itself when the Markdown is the file's (less its front matter)
             self.session.current_source = raw if raw and raw.endswith(markdown) else None
+            self.session.locale = self.config.locale or i18n.resolve(
+                getattr(page.file, "locale", None) or config.theme.get("language"))
         return markdown
 
     def on_page_content(self, html: str, *, page: Any, config: Any, files: Any) -> str:

@@ -20,6 +20,7 @@ from cnn_cost.block import DEFAULT_COLUMNS, DTYPES
 from cnn_cost.claims import Claim, format_int, format_shape
 from cnn_cost.counters import column as counter_column
 from cnn_cost.counters import is_column, printed
+from cnn_cost.i18n import _, problem
 from cnn_cost.result import Result, Row
 
 HEADERS = {
@@ -109,7 +110,7 @@ def total_text(column: str, result: Result) -> str:
     if column.startswith("as:"):
         return number(dict(result.counters).get(column[3:]))
     if column == "layer":
-        return "Total"
+        return _("Total")
     if column == "output":
         return "–" if result.output is None else format_shape(result.output)
     if column in ("params", "macs", "flops"):
@@ -148,7 +149,7 @@ def table(result: Result, columns: Sequence[str] = DEFAULT_COLUMNS, *, search_ta
         if column.startswith("as:"):
             name, unit, call = counter_column(column[3:])  # `thop 0.1.1`: the version the rules follow
             return f'<span title="{escape(call)}">{escape(name)}<br>\n({escape(unit)})</span>'
-        return HEADERS[column]
+        return _(HEADERS[column])
 
     def attrs(column: str) -> str:
         if column in NUMERIC or column.startswith("as:"):
@@ -156,7 +157,7 @@ def table(result: Result, columns: Sequence[str] = DEFAULT_COLUMNS, *, search_ta
         return {"output": ' class="cnn-cost-shape"', "formula": ' class="cnn-cost-formula-cell"'}.get(column, "")
 
     def label(column: str) -> str:  # the header as plain text: the compact (phone) layout shows it before each cell
-        text = counter_column(column[3:])[0] if column.startswith("as:") else HEADERS[column]
+        text = counter_column(column[3:])[0] if column.startswith("as:") else _(HEADERS[column])
         return f' data-label="{escape(text)}"'
 
     head = "\n".join(f"<th{attrs(c)}>{header(c)}</th>" for c in columns)
@@ -169,14 +170,14 @@ def table(result: Result, columns: Sequence[str] = DEFAULT_COLUMNS, *, search_ta
     ) + "\n</tr>\n"
     notes = []
     if any(r.note == "measured" for r in result.rows):
-        notes.append("† not in the registry: parameters by <code>numel()</code>, FLOPs measured by "
-                     "<code>torch.utils.flop_counter</code>")
+        notes.append(_("† not in the registry: parameters by <code>numel()</code>, FLOPs measured by "
+                       "<code>torch.utils.flop_counter</code>"))
     if result.counters:
-        notes.append("The library columns show what each counting library reports for the same model, "
-                     "from per-layer rules checked against the libraries (see the reference page).")
+        notes.append(_("The library columns show what each counting library reports for the same model, "
+                       "from per-layer rules checked against the libraries (see the reference page)."))
         notes.extend(escape(line) for line in printed(result.counters))  # torchsummary's sizes, torchstat's totals
     if any(r.note == "shared" for r in result.rows):
-        notes.append("‡ the same module called again: its parameters are counted once")
+        notes.append(_("‡ the same module called again: its parameters are counted once"))
     exclude = "" if search_tables else SEARCH_EXCLUDE
     note_html = "".join(f'\n<p class="cnn-cost-note"{exclude}>{n}</p>' for n in notes)
     note_html += ledger_html(result, exclude)  # an imported model's operations; nothing for other blocks
@@ -193,25 +194,27 @@ def ledger_html(result: Result, exclude: str = "") -> str:
     if ledger is None:
         return ""
     never = "".join(
-        f'\n<p class="cnn-cost-note"{exclude}>never called: <code>{escape(name)}</code> ({format_int(count)} '
-        "parameters: in the total, on no row)</p>" for name, count in ledger.never_called)
+        f'\n<p class="cnn-cost-note"{exclude}>'
+        + _("never called: <code>{name}</code> ({count} parameters: in the total, on no row)",
+            name=escape(name), count=format_int(count)) + "</p>" for name, count in ledger.never_called)
     body = "".join(
         "<tr>\n"
-        f"<td data-label=\"Operation\"><code>{escape(line.op)}</code></td>\n"
-        f"<td class=\"cnn-cost-num\" data-label=\"Calls\">{format_int(line.calls)}</td>\n"
+        f"<td data-label=\"{_('Operation')}\"><code>{escape(line.op)}</code></td>\n"
+        f"<td class=\"cnn-cost-num\" data-label=\"{_('Calls')}\">{format_int(line.calls)}</td>\n"
         f"<td class=\"cnn-cost-num\" data-label=\"FLOPs\">"
         f"{format_int(line.flops) if line.status in ('counted', 'rule') else '–'}</td>\n"
-        f"<td data-label=\"Status\">{escape(line.words)}"
+        f"<td data-label=\"{_('Status')}\">{escape(line.words)}"
         + (f" (in {escape(', '.join(line.where))})" if line.where else "") + "</td>\n</tr>\n"
         for line in ledger.lines)
     calls = sum(line.calls for line in ledger.lines)
     uncounted = sum(line.status == "uncounted" for line in ledger.lines)
-    summary = (f"Operations of the forward pass: {format_int(len(ledger.lines))} kinds, {format_int(calls)} calls; "
-               f"torch.utils.flop_counter counts {format_int(ledger.torch_flops)} FLOPs")
+    summary = _("Operations of the forward pass: {kinds} kinds, {calls} calls; torch.utils.flop_counter counts "
+                "{flops} FLOPs", kinds=format_int(len(ledger.lines)), calls=format_int(calls),
+                flops=format_int(ledger.torch_flops))
     if uncounted:
-        summary += f"; {uncounted} not counted (<code>uncounted: ok</code>)"
-    head = ('<th>Operation</th>\n<th class="cnn-cost-num">Calls</th>\n<th class="cnn-cost-num">FLOPs</th>\n'
-            "<th>Status</th>")
+        summary += _("; {count} not counted (<code>uncounted: ok</code>)", count=uncounted)
+    head = (f'<th>{_("Operation")}</th>\n<th class="cnn-cost-num">{_("Calls")}</th>\n'
+            f'<th class="cnn-cost-num">FLOPs</th>\n<th>{_("Status")}</th>')
     return (
         f'{never}\n<details class="cnn-cost-ledger"{exclude}>\n<summary>{summary}</summary>\n'
         f"<table>\n<thead>\n<tr>\n{head}\n</tr>\n</thead>\n<tbody>\n{body}</tbody>\n</table>\n</details>"
@@ -236,19 +239,17 @@ def search_numbers(*html: str) -> str:
 
 def summary(result: Result) -> str:
     """One line of totals: parameters, buffers, memory, MACs, FLOPs."""
-    parts = [f"Parameters <strong>{format_int(result.params)}</strong>"]
+    parts = [f"{_('Parameters')} <strong>{format_int(result.params)}</strong>"]
     if result.trainable != result.params:
-        parts.append(f"trainable {format_int(result.trainable)}")
-    parts.append(f"buffers {format_int(result.buffers)}")
-    parts.append(
-        f"memory {format_int(result.memory)} B ({human_bytes(result.memory)}) at {result.dtype}, "
-        f"{DTYPES[result.dtype]} B per parameter"
-    )
+        parts.append(f"{_('trainable')} {format_int(result.trainable)}")
+    parts.append(f"{_('buffers')} {format_int(result.buffers)}")
+    parts.append(_("memory {bytes} B ({human}) at {dtype}, {size} B per parameter", bytes=format_int(result.memory),
+                   human=human_bytes(result.memory), dtype=result.dtype, size=DTYPES[result.dtype]))
     if result.macs is not None:
         parts.append(f"MACs {format_int(result.macs)}")
-        parts.append(f"FLOPs {format_int(result.flops or 0)} ({CONVENTION_TEXT[result.convention]})")
+        parts.append(f"FLOPs {format_int(result.flops or 0)} ({_(CONVENTION_TEXT[result.convention])})")
     else:
-        parts.append("no <code>input</code>: MACs and FLOPs not computed")
+        parts.append(_("no <code>input</code>: MACs and FLOPs not computed"))
     return '<p class="cnn-cost-summary">' + " · ".join(parts) + "</p>"
 
 
@@ -256,28 +257,32 @@ def verified(claims: Sequence[Claim]) -> str:
     if not claims:
         return ""
     items = " · ".join(f"<code>{escape(c.path)}</code> = {escape(c.raw)}" for c in claims)
-    return f'<p class="cnn-cost-verified">✓ Verified at build time: {items}</p>'
+    return f'<p class="cnn-cost-verified">{_("✓ Verified at build time:")} {items}</p>'
 
 
 def admonition(kind: str, title: str, lines: Sequence[str], extra: str = "") -> str:
     """A box in Material's admonition markup; `extra` is the plugin's own class and ARIA attributes,
     which style it with any theme (cnn-cost.css) and tell a build error from a deliberate mistake."""
-    body = "".join(f"<p>{escape(line)}</p>" for line in lines)
+    body = "".join(f"<p>{escape(problem(line))}</p>" for line in lines)
     return f'<div class="admonition {kind}{extra}"><p class="admonition-title">{escape(title)}</p>{body}</div>'
 
 
-ERROR_BOX = ' cnn-cost-error" role="alert" aria-label="Build error'
-XFAIL_BOX = ' cnn-cost-xfail" role="note" aria-label="A deliberate mistake'
+def error_box() -> str:
+    return f' cnn-cost-error" role="alert" aria-label="{escape(_("Build error"))}'
+
+
+def xfail_box() -> str:
+    return f' cnn-cost-xfail" role="note" aria-label="{escape(_("A deliberate mistake"))}'
 
 
 def source_html(source: str, *, open_: bool = False, claims: int = 0) -> str:
     """The block's YAML, collapsed under a one-line summary (open when the block has a problem: the reader
     then needs its lines)."""
     lines = len(source.rstrip("\n").splitlines())
-    label = f"Block source ({lines} line{'s' if lines != 1 else ''}"
+    template = f"Block source ({{lines}} line{'s' if lines != 1 else ''}"
     if claims:  # the claims under `expect:` that held: the ✓ line under the table lists them
-        label += f"; {claims} claim{'s' if claims != 1 else ''} ✓ verified"
-    label += ")"
+        template += f"; {{claims}} claim{'s' if claims != 1 else ''} ✓ verified"
+    label = _(template + ")", lines=lines, claims=claims)
     return (f'<details class="cnn-cost-source"{" open" if open_ else ""}>\n<summary>{label}</summary>\n'
             f"{code(source)}</details>")
 
@@ -305,13 +310,14 @@ def block_html(
         parts.append(f'<p class="cnn-cost-title">{escape(title)}</p>')
     parts.append(source_html(source, open_=bool(problems), claims=len(claims) if result is not None else 0))
     if problems:  # one box for the block, every problem a line of its own: `path:line[:col]: block: message`
-        count = "a problem" if len(problems) == 1 else f"{len(problems)} problems"
-        parts.append(admonition("failure", f"cnn-cost: this block has {count}", problems, ERROR_BOX))
+        title = (_("cnn-cost: this block has a problem") if len(problems) == 1
+                 else _("cnn-cost: this block has {count} problems", count=len(problems)))
+        parts.append(admonition("failure", title, problems, error_box()))
     if demonstrations:
-        claims_word = "claim" if len(demonstrations) == 1 else "claims"
+        one = len(demonstrations) == 1
         parts.append(admonition(
-            "warning", f"A wrong number, on purpose: this block's {claims_word} (in its source, "
-            f"under expect:) {'does' if len(demonstrations) == 1 else 'do'} not hold", demonstrations, XFAIL_BOX,
+            "warning", _(f"A wrong number, on purpose: this block's claim{'' if one else 's'} (in its source, "
+                         f"under expect:) {'does' if one else 'do'} not hold"), demonstrations, xfail_box(),
         ))
     if result is not None:
         table_html, summary_html = table(result, columns, search_tables=search_tables), summary(result)

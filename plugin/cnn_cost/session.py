@@ -65,6 +65,7 @@ class Session:
     imports: tuple[str, ...] = ()
     shapes: str = "formula"  # "torch": every output shape from PyTorch's meta kernels
     search_tables: bool = True  # False: the tables are left out of the search index
+    locale: str = "en"  # the words around the numbers (cnn_cost.i18n): the page's language
     on_error: str = "raise"
     cache: Cache = field(default_factory=Cache)
     site_path: str | None = None  # where configured import modules are looked up
@@ -135,7 +136,7 @@ class Session:
         return key(source, f"{self.convention};shapes={self.shapes}", self.imports, self._fingerprint(source))
 
     def view_key(self, src: str) -> str:
-        options = f"{self.convention};shapes={self.shapes};search_tables={self.search_tables}"
+        options = f"{self.convention};shapes={self.shapes};search_tables={self.search_tables};locale={self.locale}"
         return key("view\x00" + src, options, self.imports, self._fingerprint(src))
 
     def result_by_key(self, k: str) -> Result | None:

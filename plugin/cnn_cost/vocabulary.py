@@ -56,8 +56,8 @@ DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 
 
 ClaimKind = Literal["count", "memory", "shape", "ratio"]
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-"""A block id or a layer name in `layers:`."""
+ID_PATTERN = re.compile(r"^[\w-]{1,64}\Z")
+"""A block id or a layer name in `layers:`: letters (any script: `卷积`), digits, `-` and `_`."""
 
 ContainerName = Literal["Residual", "Add", "Concat", "Mul", "Repeat"]
 CONTAINERS: tuple[ContainerName, ...] = get_args(ContainerName)
