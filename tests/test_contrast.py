@@ -26,6 +26,10 @@ ERROR = ".cnn-cost .cnn-cost-error.cnn-cost-error"
 XFAIL = ".cnn-cost .cnn-cost-xfail.cnn-cost-xfail"
 INLINE = ".cnn-cost-ref.cnn-cost-inline-error"
 VERIFIED = ".cnn-cost .cnn-cost-verified"
+HELD = ".cnn-cost .cnn-cost-mark.cnn-cost-held"
+WRONG = ".cnn-cost .cnn-cost-mark.cnn-cost-wrong"
+CODE = "#f5f5f5"  # Material's --md-code-bg-color
+SLATE_CODE = "hsl(225, 15%, 18%)"  # the same in [data-md-color-scheme="slate"] (hsla(var(--md-hue), 15%, 18%, 1))
 
 # (what, text rule, its property, background rule or a colour)
 CHECKS = [
@@ -41,6 +45,11 @@ CHECKS = [
     ("inline error, dark", DARK + INLINE, "color", SLATE),
     ("verified line, light", VERIFIED, "color", WHITE),
     ("verified line, dark", DARK + VERIFIED, "color", SLATE),
+    # the ✓ and ✗ beside each claim in the block's source: on Material's code background
+    ("claim held mark, light", HELD, "color", CODE),
+    ("claim held mark, dark", DARK + HELD, "color", SLATE_CODE),
+    ("claim wrong mark, light", WRONG, "color", CODE),
+    ("claim wrong mark, dark", DARK + WRONG, "color", SLATE_CODE),
 ]
 
 
@@ -90,7 +99,7 @@ def test_contrast(what: str, text: str, prop: str, background: str) -> None:
     sheet = rules(CSS)
     assert text in sheet and prop in sheet[text], f"{what}: no `{prop}` in a rule `{text}` of cnn-cost.css"
     fg = sheet[text][prop].split()[0]
-    bg = background if background in (WHITE, SLATE) else sheet[background]["background"]
+    bg = background if background in (WHITE, SLATE, CODE, SLATE_CODE) else sheet[background]["background"]
     ratio = contrast(fg, bg)
     assert ratio >= AA, f"{what}: {fg} on {bg} is {ratio:.2f}:1, below {AA}:1"
 

@@ -236,3 +236,19 @@ def test_chinese_search_is_segmented(guide) -> None:
     # 参数量 must come out a word of its own, as a reader types it
     words = set(re.split(index["config"]["separator"], re.sub(r"<[^>]+>", " ", text)))
     assert {"参数量", "感受野", "卷积", "指南"} <= words, "Chinese words are not separate search terms"
+
+
+def test_each_claim_marked_on_its_line(zh_site) -> None:
+    """✓ beside every claim that held, ✗ beside one that does not, drawn by CSS: the code's text (what the
+    copy button copies) is the block's YAML, unchanged."""
+    soup = BeautifulSoup(zh_site.html("index.html"), "html.parser")
+    code = soup.select_one("#cnn-cost-卷积网络 details.cnn-cost-source code")
+    lines = code.decode_contents().split("\n")
+    held = [i for i, line in enumerate(lines) if 'data-mark="✓"' in line]
+    text_lines = code.get_text().split("\n")
+    assert [text_lines[i].strip() for i in held] == ["params: 545,098", "0.params: 896", "7.params: 524,416",
+                                                     "output: [1, 10]"]
+    assert code.get_text() == cifar_block("卷积网络"), "the marks changed the block's text"
+    assert code.select_one(".cnn-cost-mark")["aria-label"] == "构建时已验证"
+    wrong = soup.select("#cnn-cost-故意写错 code .cnn-cost-mark")
+    assert [(m["data-mark"], m["aria-label"]) for m in wrong] == [("✗", "不成立")]

@@ -389,10 +389,14 @@ def _fence_format(src: str, options: dict[str, str], page: PageState, located: i
                                    block.line))
     problems = [str(p) for p in session.report_all(page, errors, block.label)]
     held = checked.held
+    # each claim marked on its own line of the source: ✓ held, ✗ does not (a wrong number, on purpose or not)
+    marks = {claim.line - first_line: "held" for claim in held if claim.line is not None}
+    marks.update({failure.claim.line - first_line: "wrong" for failure in checked.failures
+                  if failure.claim.line is not None})
     html = render.block_html(src, block_id=block.id, title=block.title, result=result, columns=block.columns,
                              search_tables=session.search_tables,
                              claims=held if not block.xfail else (), problems=problems,
-                             demonstrations=demonstrations)
+                             demonstrations=demonstrations, marks=marks)
     if not problems and session.modules_unchanged(src):  # not if an imported module changed meanwhile
         session.cache.put_view(session.view_key(src), block.id, html, session.result_key(block.source))
     return html

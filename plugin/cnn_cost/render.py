@@ -9,7 +9,7 @@ digit-only forms, and `search_tables=False` for leaving tables out of the index.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 
 from pygments import highlight
@@ -45,10 +45,29 @@ _TAG = re.compile(r"<[^>]*>")
 _WHITESPACE_SPAN = re.compile(r'<span class="w">([ \t]*)</span>')
 
 
-def code(source: str) -> str:
+MARKS = {"held": ("✓", "verified at build time"), "wrong": ("✗", "does not hold")}
+
+
+def code(source: str, marks: Mapping[int, str] | None = None) -> str:
     """The block's own text, highlighted as YAML, in Material's code-block markup (whitespace tokens
-    without a span of their own: no theme styles them, and every tag is work for the search index)."""
-    return _WHITESPACE_SPAN.sub(r"\1", highlight(source, _LEXER, _FORMATTER))
+    without a span of their own: no theme styles them, and every tag is work for the search index).
+
+    `marks` puts a ✓ (held) or ✗ (wrong) at the end of lines of the source (0-based): the claims under
+    `expect:`, each marked where it is written. Pygments keeps the source's newlines and never puts one
+    inside a tag, so the mark goes before the line's newline."""
+    html = _WHITESPACE_SPAN.sub(r"\1", highlight(source, _LEXER, _FORMATTER))
+    if not marks:
+        return html
+    start = html.index("<code>") + len("<code>")
+    end = html.rindex("</code>")
+    lines = html[start:end].split("\n")
+    for index, kind in marks.items():
+        if 0 <= index < len(lines) and kind in MARKS:
+            sign, words = MARKS[kind]
+            # drawn by the stylesheet (`content: attr(data-mark)`): a copied block is YAML without a ✓ in it
+            lines[index] += (f'<span class="cnn-cost-mark cnn-cost-{kind}" data-mark="{sign}" role="img" '
+                             f'title="{escape(_(words))}" aria-label="{escape(_(words))}"></span>')
+    return html[:start] + "\n".join(lines) + html[end:]
 
 
 def number(value: int | None) -> str:
@@ -275,7 +294,7 @@ def xfail_box() -> str:
     return f' cnn-cost-xfail" role="note" aria-label="{escape(_("A deliberate mistake"))}'
 
 
-def source_html(source: str, *, open_: bool = False, claims: int = 0) -> str:
+def source_html(source: str, *, open_: bool = False, claims: int = 0, marks: Mapping[int, str] | None = None) -> str:
     """The block's YAML, collapsed under a one-line summary (open when the block has a problem: the reader
     then needs its lines)."""
     lines = len(source.rstrip("\n").splitlines())
@@ -284,7 +303,7 @@ def source_html(source: str, *, open_: bool = False, claims: int = 0) -> str:
         template += f"; {{claims}} claim{'s' if claims != 1 else ''} ✓ verified"
     label = _(template + ")", lines=lines, claims=claims)
     return (f'<details class="cnn-cost-source"{" open" if open_ else ""}>\n<summary>{label}</summary>\n'
-            f"{code(source)}</details>")
+            f"{code(source, marks)}</details>")
 
 
 def block_html(
@@ -298,8 +317,10 @@ def block_html(
     problems: Sequence[str] = (),
     demonstrations: Sequence[str] = (),
     search_tables: bool = True,
+    marks: Mapping[int, str] | None = None,
 ) -> str:
-    """The whole block: title, code, problems, table, summary, verified claims.
+    """The whole block: title, code (its claims marked ✓ or ✗, `marks`), problems, table, summary, verified
+    claims.
 
     `search_tables=False` leaves the table out of search indexes that honour
     `data-search-exclude` (Material's); the title, code, summary and claims stay searchable.
@@ -308,7 +329,8 @@ def block_html(
     parts = [f'<div class="cnn-cost"{anchor}>']
     if title:
         parts.append(f'<p class="cnn-cost-title">{escape(title)}</p>')
-    parts.append(source_html(source, open_=bool(problems), claims=len(claims) if result is not None else 0))
+    parts.append(source_html(source, open_=bool(problems), claims=len(claims) if result is not None else 0,
+                             marks=marks))
     if problems:  # one box for the block, every problem a line of its own: `path:line[:col]: block: message`
         title = (_("cnn-cost: this block has a problem") if len(problems) == 1
                  else _("cnn-cost: this block has {count} problems", count=len(problems)))
