@@ -1,12 +1,12 @@
 """The in-page calculator (`#!cnn calculator conv2d`, `#!cnn calculator linear`): torch-free.
 
-`javascript()` is the asset the plugin writes at build time. Its layer functions mirror, step for
-step, the registry's arithmetic and texts for a Conv2d on a batched input [1, C_in, H, W]
-(`cnn_cost.layers.conv`: `_params`, `_conv`, `out_size`, `too_small`, `positive`, `non_negative`,
-`spatial_text`) and a Linear on [*leading, in_features] (`cnn_cost.layers.linear`), plus the
-constructor refusals PyTorch gives for groups. tests/test_calculator.py runs the emitted code with
-node on thousands of seeded random settings against the registry's `Cost` and PyTorch itself, so
-the two cannot drift apart unnoticed. The form's fields are generated from `FIELDS`.
+`javascript()` is the asset the plugin writes at build time. Its arithmetic is the registry's own
+source, translated to JavaScript when the asset is written (cnn_cost.jsgen): the Conv2d entry of
+`cnn_cost.layers.conv` and the Linear entry of `cnn_cost.layers.linear`, with the registry helpers
+they call, so a change to a formula or a refusal there is in the next build's calculator. Written by
+hand here are only the wiring (the `m` object nn.Conv2d would be, PyTorch's constructor refusals for
+groups) and the form. tests/test_calculator.py runs the emitted code with node on thousands of seeded
+random settings against the registry's `Cost` and PyTorch itself, and in Chromium.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import json
 
-from cnn_cost import i18n
+from cnn_cost import i18n, jsgen
 
 ASSET = "assets/cnn-cost/cnn-cost-calculator.js"
 LAYERS = ("conv2d", "linear")
@@ -57,107 +57,81 @@ WORDS: dict[str, dict[str, str]] = {
     },
 }
 
-# The arithmetic, as the registry does it; counts are BigInt so no product loses digits.
-_CORE = r"""
+# What the page shows around the registry's results (the FLOPs line is 2 x MACs, the guide's convention).
+_UI_HELPERS = r"""
   function n(v) { return BigInt(v).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
-  function dot() { return Array.prototype.slice.call(arguments).map(String).join("\u00b7"); }
   function fmt(shape) { return "[" + shape.map(String).join(", ") + "]"; }
-  function prod(values) { return values.reduce(function (a, b) { return a * BigInt(b); }, 1n); }
   function equation(expr, result) {
     if (expr === String(result) || expr === n(result)) return n(result);
     return expr + " = " + n(result);
   }
-  function floorDiv(a, b) { return Math.floor(a / b); }
-  function Refusal(message) { this.message = message; }
-  function empty(shape) {
-    if (shape.some(function (d) { return d < 1; }))
-      throw new Refusal("the input " + fmt(shape) + " has an empty dimension");
-  }
-  function positive(values, what) {
-    if (Math.min.apply(null, values) < 1) throw new Refusal(what + " must be positive, got " + fmt(values));
-  }
-  function nonNegative(values, what) {
-    if (Math.min.apply(null, values) < 0) throw new Refusal(what + " must not be negative, got " + fmt(values));
-  }
-  function tooSmall(size, k, s, p, d, out) {
-    var parts = ["input " + size, "kernel " + k].concat(s !== 1 ? ["stride " + s] : []).concat(["padding " + p]);
-    if (d !== 1) parts.push("dilation " + d);
-    return new Refusal("output size would be " + out + " (" + parts.join(", ") + ")");
-  }
-  function outSize(size, k, s, p, d) {
-    var span = size + 2 * p - d * (k - 1) - 1;
-    var out = floorDiv(span, s) + 1;
-    var dil = d !== 1 ? d + "\u00b7(" + k + "\u2212" + "1)" : "(" + k + "\u2212" + "1)";
-    return [out, "\u230a(" + size + " + 2\u00b7" + p + " \u2212 " + dil + " \u2212 1)/" + s + "\u230b + 1 = " + n(out)];
-  }
-  function spatialText(texts) {
-    var names = ["H", "W"];
-    if (texts.every(function (t) { return t === texts[0]; })) return names.join(",") + ": " + texts[0];
-    return texts.map(function (t, i) { return names[i] + ": " + t; }).join("; ");
-  }
+"""
 
-  function conv2d(v) {
-    var g = v.groups, cin = v.cin, cout = v.cout, k = [v.k, v.k];
-    if (g <= 0) throw new Refusal("groups must be a positive integer");
-    if (cin % g !== 0) throw new Refusal("in_channels must be divisible by groups");
-    if (cout % g !== 0) throw new Refusal("out_channels must be divisible by groups");
-    var spatial = [v.h, v.w], x = [1, cin, v.h, v.w];
-    empty(x);
-    var stride = [v.stride, v.stride], dilation = [v.dilation, v.dilation], pads = [v.padding, v.padding];
-    positive(k, "kernel_size");
-    positive(stride, "stride");
-    positive(dilation, "dilation");
-    nonNegative(pads, "padding");
-    var outs = [], texts = [];
-    for (var i = 0; i < 2; i++) {
-      var r = outSize(spatial[i], k[i], stride[i], pads[i], dilation[i]);
-      if (r[0] < 1) throw tooSmall(spatial[i], k[i], stride[i], pads[i], dilation[i], r[0]);
-      outs.push(r[0]);
-      texts.push(r[1]);
+# The calculator's layers, wired as the registry wires them (`register("Conv2d", params=_params(2, False))
+# (_conv(2))` in cnn_cost.layers.conv; `@register("Linear", params=...)` in cnn_cost.layers.linear), after the
+# checks PyTorch's constructor makes (nn.Conv2d refuses groups that do not divide the channels) and the
+# registry's own (`refuse_empty`, then the entry, then its params). The module objects `m` carry what
+# nn.Conv2d and nn.Linear keep: tuples for the sizes, None for no bias.
+_GLUE = r"""
+  function torch_conv2d(v) {
+    if (v.groups <= 0n) throw new ShapeMismatch("groups must be a positive integer");
+    if (v.cin % v.groups !== 0n) throw new ShapeMismatch("in_channels must be divisible by groups");
+    if (v.cout % v.groups !== 0n) throw new ShapeMismatch("out_channels must be divisible by groups");
+    return {in_channels: v.cin, out_channels: v.cout, kernel_size: [v.k, v.k], stride: [v.stride, v.stride],
+            padding: [v.padding, v.padding], dilation: [v.dilation, v.dilation], groups: v.groups,
+            bias: v.bias ? true : null, padding_mode: "zeros"};
+  }
+  const CONV2D = {cost: _conv(2n), params: _params(2n, false)};
+  const LINEAR = {cost: linear, params: LINEAR_PARAMS};
+  function run(spec, m, x) {
+    refuse_empty(x);
+    const cost = spec.cost(m, x, null);
+    const counted = spec.params(m);
+    return {params: counted[0], params_formula: counted[1], macs: cost.macs, macs_formula: cost.macs_formula,
+            extra: cost.extra, extra_formula: cost.extra_formula, shape: cost.shape.map(Number),
+            shape_formula: cost.shape_formula};
+  }
+  const LAYERS = {
+    conv2d: function (v) { return run(CONV2D, torch_conv2d(v), [1n, v.cin, v.h, v.w]); },
+    linear: function (v) {
+      const m = {in_features: v.fin, out_features: v.fout, bias: v.bias ? true : null};
+      return run(LINEAR, m, v.lead.concat([v.fin]));
     }
-    var perOut = prod(k) * BigInt(Math.floor(cin / g));
-    var positions = prod(outs);
-    var macs = perOut * BigInt(cout) * positions;
-    var extra = v.bias ? BigInt(cout) * positions : 0n;
-    var params = prod(k) * BigInt(Math.floor(cin / g)) * BigInt(cout) + (v.bias ? BigInt(cout) : 0n);
-    var weight = "(" + dot(k[0], k[1], cin) + "/" + g + ")\u00b7" + cout;
-    return {
-      params: params,
-      params_formula: equation(weight + (v.bias ? " + " + cout : ""), params),
-      macs: macs,
-      macs_formula: equation(weight + "\u00b7" + dot(outs[0], outs[1]), macs),
-      extra: extra,
-      extra_formula: v.bias ? equation(dot(cout, outs[0], outs[1]), extra) + " (bias)" : "",
-      shape: [1, cout, outs[0], outs[1]],
-      shape_formula: spatialText(texts)
-    };
-  }
-
-  function linear(v) {
-    var fin = v.fin, fout = v.fout, lead = v.lead, x = lead.concat([fin]);
-    empty(x);
-    var rows = prod(lead);
-    var macs = rows * BigInt(fin) * BigInt(fout);
-    var head = rows !== 1n ? dot.apply(null, lead) + "\u00b7" : "";
-    var params = BigInt(fin) * BigInt(fout) + (v.bias ? BigInt(fout) : 0n);
-    return {
-      params: params,
-      params_formula: equation(dot(fin, fout) + (v.bias ? " + " + fout : ""), params),
-      macs: macs,
-      macs_formula: equation(head + fin + "\u00b7" + fout, macs),
-      extra: v.bias ? rows * BigInt(fout) : 0n,
-      extra_formula: v.bias ? equation(head + fout, rows * BigInt(fout)) + " (bias)" : "",
-      shape: lead.concat([fout]),
-      shape_formula: ""
-    };
-  }
-
-  var LAYERS = {conv2d: conv2d, linear: linear};
+  };
   function compute(layer, values) {
-    try { return LAYERS[layer](values); }
-    catch (e) { if (e instanceof Refusal) return {refusal: e.message}; throw e; }
+    const v = {};
+    Object.keys(values).forEach(function (key) {
+      const value = values[key];
+      v[key] = typeof value === "number" ? BigInt(value) : Array.isArray(value) ? value.map(BigInt) : value;
+    });
+    try { return LAYERS[layer](v); }
+    catch (e) { if (e instanceof ShapeMismatch) return {refusal: e.message}; throw e; }
   }
 """
+
+# The registry's functions the calculator runs, translated from their source by cnn_cost.jsgen.
+REGISTRY_FUNCTIONS = ["refuse_empty", "prod", "n", "dot", "tup", "fmt", "knobs", "expect_rank", "equation"]
+CONV_FUNCTIONS = ["split", "positive", "non_negative", "too_small", "kernel", "check_channels", "out_size",
+                  "spatial_text", "PAD_LIMITS", "_start", "_conv_outputs", "_params", "_conv"]
+LINEAR_FUNCTIONS = ["_weights", "check_features", "linear"]
+
+
+def registry_js() -> str:
+    """`var compute`: the registry's Conv2d and Linear entries, translated, in a scope of their own."""
+    from cnn_cost.layers import conv, linear, registry
+
+    parts = [
+        jsgen.RUNTIME,
+        jsgen.dataclass_js(registry.Cost),
+        jsgen.translate(registry, REGISTRY_FUNCTIONS),
+        jsgen.translate(conv, CONV_FUNCTIONS),
+        jsgen.translate(linear, LINEAR_FUNCTIONS),
+        f"  const LINEAR_PARAMS = {jsgen.keyword_of(linear, 'linear', 'register', 'params')};",
+        _GLUE,
+        "  return compute;",
+    ]
+    return "  var compute = (function () {\n" + "\n".join(parts) + "\n  })();\n"
+
 
 _UI = r"""
   var STYLE = ".cnn-calc{display:block;border:1px solid #8886;border-radius:4px;padding:.6rem;margin:1rem 0;"
@@ -290,11 +264,11 @@ def javascript(ui: bool = True) -> str:
     """The calculator asset; `ui=False` gives the arithmetic alone, for node (tests), exporting `compute`."""
     head = "// generated by cnn_cost.calculator: do not edit\n"
     if not ui:
-        return head + "(function () {\n" + _CORE + "\n  module.exports = {compute: compute, n: n};\n})();\n"
+        return head + "(function () {\n" + registry_js() + "\n  module.exports = {compute: compute};\n})();\n"
     data = (f"  var FIELDS = {json.dumps(FIELDS)};\n  var TITLES = {json.dumps(TITLES)};\n"
             f"  var WORDS = {json.dumps(WORDS, ensure_ascii=False)};\n  var LOCALE = \"en\";\n"
             "  function w(text) { var t = WORDS[LOCALE]; return (t && t[text]) || text; }\n")
-    return head + "(function () {\n  \"use strict\";\n" + data + _CORE + _UI + "})();\n"
+    return head + "(function () {\n  \"use strict\";\n" + data + registry_js() + _UI_HELPERS + _UI + "})();\n"
 
 
 def placeholder(layer: str) -> str:

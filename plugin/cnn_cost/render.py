@@ -173,7 +173,8 @@ def table(result: Result, columns: Sequence[str] = DEFAULT_COLUMNS, *, search_ta
     def attrs(column: str) -> str:
         if column in NUMERIC or column.startswith("as:"):
             return ' class="cnn-cost-num"'
-        return {"output": ' class="cnn-cost-shape"', "formula": ' class="cnn-cost-formula-cell"'}.get(column, "")
+        return {"output": ' class="cnn-cost-shape"', "formula": ' class="cnn-cost-formula-cell"',
+                "type": ' class="cnn-cost-type"'}.get(column, "")
 
     def label(column: str) -> str:  # the header as plain text: the compact (phone) layout shows it before each cell
         text = counter_column(column[3:])[0] if column.startswith("as:") else _(HEADERS[column])

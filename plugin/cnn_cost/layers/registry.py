@@ -207,8 +207,7 @@ def _checked(fn: Callable[..., Cost], params: ParamsFn, inputs: int = 1) -> Entr
         if 1 + len(others) > inputs:
             raise ShapeMismatch(f"takes {_count_text(inputs)}, got {1 + len(others)}")
         for shape in (x, *others):
-            if any(d < 1 for d in shape):
-                raise ShapeMismatch(f"the input {fmt(shape)} has an empty dimension")
+            refuse_empty(shape)
         given = None if y is None else tuple(y)
         result = fn(module, x, given, others) if inputs > 1 else fn(module, x, given)
         if result.params or result.params_formula:
@@ -217,6 +216,12 @@ def _checked(fn: Callable[..., Cost], params: ParamsFn, inputs: int = 1) -> Entr
         return dataclasses.replace(result, params=count, params_formula=text)
 
     return cost
+
+
+def refuse_empty(shape: Shape) -> None:
+    """Every layer refuses an input with a dimension of size 0."""
+    if any(d < 1 for d in shape):
+        raise ShapeMismatch(f"the input {fmt(shape)} has an empty dimension")
 
 
 def register_container(name: str) -> None:
