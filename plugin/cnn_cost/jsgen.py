@@ -189,13 +189,8 @@ class _Writer:
             return "".join(f"{indent}{self.target(t)} = {value};" if i == 0 else
                            f"\n{indent}{self.target(t)} = {self.target(targets[0])};" for i, t in enumerate(targets))
         if isinstance(node, ast.AugAssign):
-            op = type(node.op)
             target = self.target(node.target)
-            if op in _BINOPS:
-                return f"{indent}{target} = {_BINOPS[op]}({target}, {self.expr(node.value)});"
-            if op in _PLAIN:
-                return f"{indent}{target} = {target} {_PLAIN[op]} {self.expr(node.value)};"
-            raise self.fail(node, f"augmented {op.__name__}")
+            return f"{indent}{target} = {self.binary(node, node.op, target, self.expr(node.value))};"
         if isinstance(node, ast.If):
             out = f"{indent}if (py_truthy({self.expr(node.test)})) {{\n{self.block(node.body, indent)}\n{indent}}}"
             if node.orelse:
@@ -252,12 +247,7 @@ class _Writer:
                 items.append(f"{json.dumps(str(key.value), ensure_ascii=False)}: {self.expr(item)}")
             return "{" + ", ".join(items) + "}"
         if isinstance(node, ast.BinOp):
-            op = type(node.op)
-            if op in _BINOPS:
-                return f"{_BINOPS[op]}({self.expr(node.left)}, {self.expr(node.right)})"
-            if op in _PLAIN:
-                return f"({self.expr(node.left)} {_PLAIN[op]} {self.expr(node.right)})"
-            raise self.fail(node, f"the operator {op.__name__}")
+            return self.binary(node, node.op, self.expr(node.left), self.expr(node.right))
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.USub):
                 return f"(-{self.expr(node.operand)})"
@@ -319,6 +309,15 @@ class _Writer:
         if isinstance(node, ast.Call):
             return self.call(node)
         raise self.fail(node, type(node).__name__)
+
+    def binary(self, node: ast.AST, op: ast.operator, left: str, right: str) -> str:
+        """`left op right` (or `left op= right`) with Python's meaning of the operator."""
+        kind = type(op)
+        if kind in _BINOPS:
+            return f"{_BINOPS[kind]}({left}, {right})"
+        if kind in _PLAIN:
+            return f"({left} {_PLAIN[kind]} {right})"
+        raise self.fail(node, f"the operator {kind.__name__}")
 
     def constant(self, node: ast.Constant) -> str:
         value = node.value
