@@ -252,3 +252,28 @@ def test_each_claim_marked_on_its_line(zh_site) -> None:
     assert code.select_one(".cnn-cost-mark")["aria-label"] == "构建时已验证"
     wrong = soup.select("#cnn-cost-故意写错 code .cnn-cost-mark")
     assert [(m["data-mark"], m["aria-label"]) for m in wrong] == [("✗", "不成立")]
+
+
+def test_chinese_navigation_names_each_page_by_its_title() -> None:
+    """The Chinese navigation (mkdocs.yml's nav_translations) gives each page the title its page has."""
+    from mkdocs.utils.yaml import yaml_load
+
+    with (ROOT / "mkdocs.yml").open("rb") as fh:
+        config = yaml_load(fh)
+    i18n_options = next(p["i18n"] for p in config["plugins"] if isinstance(p, dict) and "i18n" in p)
+    zh = next(lang for lang in i18n_options["languages"] if lang["locale"] == "zh")
+    names = zh["nav_translations"]
+
+    def pages(nav: list) -> list[tuple[str, str]]:
+        out = []
+        for item in nav:
+            for title, value in item.items():
+                out += pages(value) if isinstance(value, list) else [(title, value)]
+        return out
+
+    for title, page in pages(config["nav"]):
+        if page == "index.md":
+            continue  # "Home" in the navigation, the site's name as the page's title
+        heading = re.search(r"^# (.+?)(?: \{#[\w-]+\})?\s*$", (DOCS / page).with_suffix(".zh.md").read_text(
+            encoding="utf-8"), re.M)
+        assert heading and names.get(title) == heading.group(1), (page, names.get(title))
