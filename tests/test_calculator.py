@@ -182,7 +182,10 @@ window.addEventListener("load", function () { setTimeout(function () {
                     refusal: refusal ? refusal.textContent : null,
                     labelled: Array.from(el.querySelectorAll("input")).every(function (i) {
                       return i.labels.length === 1; }),
-                    live: !!el.querySelector("[aria-live=polite]")});
+                    live: !!el.querySelector("[aria-live=polite]"),
+                    labels: Array.from(el.querySelectorAll("label")).map(function (l) { return l.textContent; }),
+                    terms: Array.from(el.querySelectorAll("dt")).map(function (t) { return t.textContent; }),
+                    name: el.getAttribute("aria-label")});
   });
   var pre = document.createElement("pre"); pre.id = "probe"; pre.textContent = JSON.stringify(out);
   document.body.appendChild(pre);
@@ -250,3 +253,19 @@ def test_browser_computes_at_phone_and_desktop_width(site: Any, width: int) -> N
     refused = browse(page, "#conv2d.h=2&conv2d.k=3&conv2d.padding=0", width)["calcs"][0]
     assert refused["refusal"] == "⚠ output size would be 0 (input 2, kernel 3, padding 0)"
     assert refused["results"] == {}
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_browser_calculator_in_chinese(site: Any) -> None:
+    """A Chinese page's calculator: the form's words in Chinese, the same numbers and formulas."""
+    from conftest import mkdocs
+
+    built = mkdocs(site(CALC_PAGES, theme="material\n  language: zh"), "--strict")
+    assert built.code == 0, built.out
+    page = built.site / "index.html"
+    page.write_text(page.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"), encoding="utf-8")
+    conv, lin = browse(page, "#conv2d.k=7&conv2d.stride=2&conv2d.padding=3", 390)["calcs"]
+    assert conv["name"] == "Conv2d 计算器（batch 为 1）" and lin["name"] == "Linear 计算器"
+    assert conv["labels"][:3] == ["C_in（输入通道数）", "C_out（输出通道数）", "卷积核大小"]
+    assert conv["terms"] == ["输出形状", "参数量", "MACs", "FLOPs (2mac)"]
+    assert conv["results"]["params"] == "9,472 ((7·7·3/1)·64 + 64 = 9,472)"
