@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
@@ -26,15 +27,30 @@ CSS = "assets/cnn-cost/cnn-cost.css"
 ASSETS = Path(__file__).parent / "assets"
 
 
-def prepare_jieba() -> None:
+def chinese_site(config: Any, locale: str | None) -> bool:
+    """The site has Chinese pages: the plugin's `locale`, `theme.language`, or a language of mkdocs-static-i18n."""
+    if locale == "zh" or i18n.resolve(config.theme.get("language")) == "zh":
+        return True
+    languages = getattr(getattr(config.plugins.get("i18n"), "config", None), "languages", None) or []
+    return any(i18n.resolve(getattr(language, "locale", None)) == "zh" for language in languages)
+
+
+def prepare_jieba(cache: Path | None) -> None:
     """Material's search segments Chinese text with jieba when it is installed. jieba prints four lines to
-    stderr at its first use, on every build: they go below the warnings level. And it learns the words of
-    this subject (参数量, 感受野, ...), which its dictionary splits, so that a search finds them whole."""
+    stderr at its first use, on every build: they go below the warnings level. It learns the words of this
+    subject (参数量, 感受野, ...), which its dictionary splits, so that a search finds them whole. And it
+    keeps its dictionary cache in the plugin's `cache_dir` (when writable), not in the system's temp
+    directory."""
     if importlib.util.find_spec("jieba") is None:
         return
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
+    if cache is not None and not jieba.dt.initialized:
+        with contextlib.suppress(OSError):
+            cache.mkdir(parents=True, exist_ok=True)
+        if os.access(cache, os.W_OK):
+            jieba.dt.tmp_dir = str(cache)
     for word in i18n.SEARCH_WORDS:
         jieba.add_word(word)
 
@@ -98,7 +114,8 @@ class CnnCostPlugin(BasePlugin[CnnCostConfig]):
         extensions[:] = [e for e in extensions if e not in ("cnn_cost", "cnn_cost.markdown")
                          and not isinstance(e, CnnCostExtension)]
         extensions.append(CnnCostExtension(self.session))
-        prepare_jieba()
+        if chinese_site(config, self.config.locale):  # only then: jieba's dictionary takes a second to load
+            prepare_jieba(cache.directory)
         if self.config.css and CSS not in config.extra_css:  # on_config runs again per language (static-i18n)
             config.extra_css.append(CSS)
         return config
