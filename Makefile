@@ -32,8 +32,8 @@ $(STAMP): $(SITE_STAMP)
 site: $(SITE_STAMP)  ## build and verify the guide into site/
 	$(BIN)/mkdocs build --strict
 
-serve: $(SITE_STAMP)  ## live preview for authors
-	$(BIN)/mkdocs serve
+serve: $(SITE_STAMP)  ## live preview for authors (both editions; ONLY=en or ONLY=zh for one, twice as fast)
+	$(if $(ONLY),CNN_COST_ONLY=$(ONLY) )$(BIN)/mkdocs serve
 
 test: lint  ## lint, type-check and run the tests, except the long ones (a few minutes)
 	$(BIN)/python -m pytest -q

@@ -142,9 +142,9 @@ def site(tmp_path: Path):
 # ----------------------------------------------------------------- the guide ----
 
 
-def build_guide(out: Path, **options: Any) -> Built:
+def build_guide(out: Path, env: Mapping[str, str] | None = None, **options: Any) -> Built:
     """The repository's own guide, built into `out/site` with --strict, a fresh cache in `out/cache`
-    and extra cnn-cost options.
+    and extra cnn-cost options; `env`: more environment variables (`CNN_COST_ONLY=zh`: one edition).
 
     The config in `out` INHERITs the guide's mkdocs.yml. MkDocs merges an inherited file with
     mergedeep: mappings merge, lists are replaced, so `plugins:` repeats the guide's plugin list
@@ -167,8 +167,8 @@ def build_guide(out: Path, **options: Any) -> Built:
              "plugins": plugins}
     out.mkdir(parents=True, exist_ok=True)
     (out / "mkdocs.yml").write_text(yaml.safe_dump(child, sort_keys=False), encoding="utf-8")
-    env = build_env(PYTHONPATH=str(ROOT), PYTHONDONTWRITEBYTECODE="1")
-    return mkdocs(out, "--strict", cwd=ROOT, env=env, timeout=GUIDE_TIMEOUT)
+    environment = build_env(PYTHONPATH=str(ROOT), PYTHONDONTWRITEBYTECODE="1", **(env or {}))
+    return mkdocs(out, "--strict", cwd=ROOT, env=environment, timeout=GUIDE_TIMEOUT)
 
 
 @pytest.fixture(scope="session")

@@ -277,3 +277,19 @@ def test_chinese_navigation_names_each_page_by_its_title() -> None:
         heading = re.search(r"^# (.+?)(?: \{#[\w-]+\})?\s*$", (DOCS / page).with_suffix(".zh.md").read_text(
             encoding="utf-8"), re.M)
         assert heading and names.get(title) == heading.group(1), (page, names.get(title))
+
+
+def test_one_edition_for_a_faster_preview(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make serve ONLY=zh` sets CNN_COST_ONLY: the guide's mkdocs.yml then builds the Chinese edition alone,
+    at the site's root, still --strict with every block verified."""
+    from conftest import build_guide
+
+    monkeypatch.setenv("CNN_COST_ONLY", "zh")  # build_guide reads mkdocs.yml's !ENV here, then builds
+    built = build_guide(tmp_path, env={"CNN_COST_ONLY": "zh"})
+    assert built.code == 0, built.out[-3000:]
+    assert '<html lang="zh"' in built.html("index.html")
+    assert not (built.site / "zh").exists()
+    heads = {th.get_text(strip=True) for th in BeautifulSoup(built.html("guide/convolution/index.html"),
+                                                            "html.parser").select(".cnn-cost table thead th")}
+    assert "层" in heads
+    assert "ONLY=" in (ROOT / "Makefile").read_text(encoding="utf-8")
