@@ -1,9 +1,9 @@
 """MkDocs hook (bench only): record what the cnn-cost plugin puts into the site, for replay.py.
 
 Listed after the plugin (`hooks:` entries run after all plugins; the events here also run at the
-lowest priority). It wraps the formatters that the plugin registered with pymdownx for the
-`cnn-cost` fence and the `#!cnn` inline code, and records, page by page and in the order of the
-calls, the HTML each call returned; also the stylesheets the plugin added to `extra_css` and the
+lowest priority). It wraps the plugin's formatters for the `cnn-cost` fence and the `#!cnn` inline
+code, and records, page by page (by output path) and in the order of the calls, the HTML each call
+returned; also the stylesheets the plugin added to `extra_css` and the
 files it generated. Written to `rendered-html.json` beside the config file, at the end of the build.
 """
 
@@ -28,29 +28,26 @@ def _recording(format_fn: Callable[..., Any], kind: str) -> Callable[..., Any]:
         STATE["pages"].setdefault(STATE["page"], {"fences": [], "inline": []})[kind].append(html)
         return html
 
+    record.recording = True  # type: ignore[attr-defined]
     return record
 
 
 @event_priority(-100)
 def on_config(config: Any) -> Any:
     STATE["out"] = Path(config.config_file_path).with_name("rendered-html.json")
-    mdx = config.mdx_configs
-    wrapped = 0
-    for fence in mdx.get("pymdownx.superfences", {}).get("custom_fences", []):
-        if fence.get("name") == FENCE:
-            fence["format"] = _recording(fence["format"], "fences")
-            wrapped += 1
-    for inline in mdx.get("pymdownx.inlinehilite", {}).get("custom_inline", []):
-        if inline.get("name") == INLINE:
-            inline["format"] = _recording(inline["format"], "inline")
-            wrapped += 1
-    if wrapped != 2:
-        raise RuntimeError(f"capture hook: found {wrapped} of the plugin's 2 formatters")
+    # The extension joins its own formatters to superfences and inlinehilite (replacing any other function
+    # registered under its names), and they call `fence_format` and `inline_format` through the module: those
+    # are wrapped, once (on_config runs again for each language of mkdocs-static-i18n).
+    from cnn_cost import markdown as ours
+
+    if not getattr(ours.fence_format, "recording", False):
+        ours.fence_format = _recording(ours.fence_format, "fences")  # type: ignore[method-assign]
+        ours.inline_format = _recording(ours.inline_format, "inline")  # type: ignore[method-assign]
     STATE["extra_css"] = [str(css) for css in config.extra_css]
     return config
 
 
-@event_priority(-100)
+@event_priority(-120)  # after the plugin's own on_files (-110: after mkdocs-static-i18n)
 def on_files(files: Any, *, config: Any) -> Any:
     STATE["files"] = [{"src_uri": f.src_uri, "content": f.content_string} for f in files
                       if getattr(f, "generated_by", None) and not str(f.generated_by).startswith("hooks")]
@@ -59,8 +56,8 @@ def on_files(files: Any, *, config: Any) -> Any:
 
 @event_priority(-100)
 def on_page_markdown(markdown: str, *, page: Any, config: Any, files: Any) -> str:
-    STATE["page"] = page.file.src_uri
-    STATE["pages"][page.file.src_uri] = {"fences": [], "inline": []}
+    STATE["page"] = page.file.dest_uri  # per edition: a page and its translation share a src_uri's stem
+    STATE["pages"][page.file.dest_uri] = {"fences": [], "inline": []}
     return markdown
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File
 
 FENCE, INLINE = "cnn-cost", "cnn"
@@ -40,12 +41,17 @@ def on_config(config: Any) -> Any:
         {"name": FENCE, "class": FENCE, "format": _fence})
     mdx.setdefault("pymdownx.inlinehilite", {}).setdefault("custom_inline", []).append(
         {"name": INLINE, "class": FENCE, "format": _inline})
+    from cnn_cost.mkdocs_plugin import chinese_site, prepare_jieba
+
+    if chinese_site(config, None):  # the plugin's words for Chinese search: part of the site it makes
+        prepare_jieba(None)
     for css in DATA["extra_css"]:
         if css not in [str(c) for c in config.extra_css]:
             config.extra_css.append(css)
     return config
 
 
+@event_priority(-120)  # as the plugin's: after mkdocs-static-i18n, which reads every file's source path
 def on_files(files: Any, *, config: Any) -> Any:
     for f in DATA["files"]:
         files.append(File.generated(config, f["src_uri"], content=f["content"]))
@@ -53,6 +59,16 @@ def on_files(files: Any, *, config: Any) -> Any:
 
 
 def on_page_markdown(markdown: str, *, page: Any, config: Any, files: Any) -> str:
-    recorded = DATA["pages"].get(page.file.src_uri, {"fences": [], "inline": []})
+    recorded = DATA["pages"].get(page.file.dest_uri, {"fences": [], "inline": []})
     CURRENT["fences"], CURRENT["inline"] = iter(recorded["fences"]), iter(recorded["inline"])
     return markdown
+
+
+def on_page_content(html: str, *, page: Any, config: Any, files: Any) -> str:
+    """As the plugin does: a page with a calculator links its script."""
+    if "data-cnn-calculator=" in html:
+        from mkdocs.utils import get_relative_url
+
+        src = get_relative_url("assets/cnn-cost/cnn-cost-calculator.js", page.url)
+        html += f'\n<script src="{src}" defer></script>\n'
+    return html
