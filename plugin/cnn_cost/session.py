@@ -17,6 +17,7 @@ from cnn_cost.block import Block, parse_block
 from cnn_cost.cache import Cache, key
 from cnn_cost.errors import CnnCostError
 from cnn_cost.evaluate import evaluate, torch_imported
+from cnn_cost.i18n import LOCALES
 from cnn_cost.imports import ModuleTracker, tracker
 from cnn_cost.lines import LineMap, fence_bodies
 from cnn_cost.result import Result
@@ -135,8 +136,11 @@ class Session:
     def result_key(self, source: str) -> str:
         return key(source, f"{self.convention};shapes={self.shapes}", self.imports, self._fingerprint(source))
 
-    def view_key(self, src: str) -> str:
-        options = f"{self.convention};shapes={self.shapes};search_tables={self.search_tables};locale={self.locale}"
+    def view_key(self, src: str, locale: str | None = None) -> str:
+        """The key of a block's rendered HTML: its text, the options, and the locale of its words (`locale`,
+        else the session's)."""
+        options = (f"{self.convention};shapes={self.shapes};search_tables={self.search_tables};"
+                   f"locale={locale or self.locale}")
         return key("view\x00" + src, options, self.imports, self._fingerprint(src))
 
     def result_by_key(self, k: str) -> Result | None:
@@ -191,18 +195,21 @@ class Session:
         self._other_pages[page_path] = results
         text = target.read_text(encoding="utf-8", errors="replace")
         for first_line, body in fence_bodies(text):
-            view = self.cache.get_view(self.view_key(body))
-            if view is not None and view[0]:
-                found = self.result_by_key(self.cache.view_results[self.view_key(body)])
-                if found is not None:
-                    results[view[0]] = found
-                    continue
-            try:
-                block = parse_block(body, first_line, self.imports)
-                if block.id:
-                    results[block.id] = self.compute(block)
-            except CnnCostError:
-                continue  # that page reports its own problems
+            # the page's blocks as rendered in any language (another edition reads this page too): their results
+            for view_key in (self.view_key(body, locale) for locale in dict.fromkeys((self.locale, *LOCALES))):
+                view = self.cache.get_view(view_key)
+                block_id = view[0] if view is not None else None
+                found = self.result_by_key(self.cache.view_results[view_key]) if block_id else None
+                if block_id and found is not None:
+                    results[block_id] = found
+                    break
+            else:
+                try:
+                    block = parse_block(body, first_line, self.imports)
+                    if block.id:
+                        results[block.id] = self.compute(block)
+                except CnnCostError:
+                    pass  # that page reports its own problems
         return results
 
 
