@@ -139,10 +139,16 @@ def test_a_figure_of_a_missing_block_or_row_fails_the_build_with_its_line(site, 
 
 def test_the_guide_holds_its_figures(guide):
     assert guide.code == 0, guide.out[-3000:]
-    for page, count in (("convolution", 1), ("grouped-depthwise", 1), ("where-cost-goes", 2)):
-        svgs = re.findall(r"<svg class=\"cnn-figure\".*?</svg>", guide.html(f"guide/{page}/index.html"), re.S)
-        assert len(svgs) == count, page
-        for svg in svgs:
-            texts(svg)
+    for page, count in (("convolution", 1), ("grouped-depthwise", 1), ("linear", 2), ("where-cost-goes", 4)):
+        for edition in ("", "zh/"):  # the same figures in both editions
+            svgs = re.findall(r"<svg class=\"cnn-figure\".*?</svg>", guide.html(f"{edition}guide/{page}/index.html"),
+                              re.S)
+            assert len(svgs) == count, edition + page
+            for svg in svgs:
+                texts(svg)
     bars = guide.html("guide/where-cost-goes/index.html")
     assert "vgg16-share: params per layer (total 138,357,544)" in bars and "102,764,544 (74.3%)" in bars
+    assert "alexnet-share: flops per layer (total 1,722,602,560)" in bars
+    chinese = guide.html("zh/guide/where-cost-goes/index.html")
+    assert "vgg16-share：各层的 参数量（合计 138,357,544）" in chinese
+    assert "vgg16-share：各层的 FLOPs（合计 30,940,528,640）" in chinese

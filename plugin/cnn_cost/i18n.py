@@ -76,6 +76,8 @@ ZH: dict[str, str] = {
     ", computed at build time": "，构建时算出",
     "{ratio}×": "{ratio} 倍",
     "params": "参数量",
+    "flops": "FLOPs",
+    "macs": "MACs",
     "verified at build time": "构建时已验证",
     "does not hold": "不成立",
     # problems shown in the page
