@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import markdown
@@ -293,3 +295,20 @@ def test_one_edition_for_a_faster_preview(tmp_path: Path, monkeypatch: pytest.Mo
                                                             "html.parser").select(".cnn-cost table thead th")}
     assert "层" in heads
     assert "ONLY=" in (ROOT / "Makefile").read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_chinese_search_with_materials_own_worker(guide) -> None:
+    """The search a reader runs: Material's worker (lunr with its zh and multi languages) on the built index
+    finds Chinese terms on the Chinese pages, and English ones and numbers on both editions."""
+    queries = ["参数量", "感受野", "深度可分离卷积", "Conv2d", "1792"]
+    done = subprocess.run(["node", str(ROOT / "tests" / "material_search.js"), str(guide.site), json.dumps(queries)],
+                          capture_output=True, text=True, timeout=120, check=True)
+    found = json.loads(done.stdout)
+    assert "Invalid query" not in done.stderr, done.stderr[-2000:]
+    for word in ("参数量", "感受野", "深度可分离卷积"):
+        assert any(loc.startswith("zh/guide/") for loc in found[word]), (word, found[word])
+    assert "zh/guide/convolution/#parameters" in found["参数量"]
+    assert any(loc.startswith("guide/") for loc in found["Conv2d"]) and any(
+        loc.startswith("zh/guide/") for loc in found["Conv2d"])
+    assert "guide/convolution/#parameters" in found["1792"] and "zh/guide/convolution/#parameters" in found["1792"]
