@@ -8,7 +8,8 @@
 - `--long` also runs the tests marked `long` (the 200-save serve soak, the damaged-cache builds);
   `make test-long` and CI pass it. `--update-golden` rewrites tests/golden/*.html.
 
-No test writes into the repository: sites, caches and Hypothesis' storage live in temp dirs.
+No test writes into the repository: sites, caches and Hypothesis' storage live in temp dirs. The one
+exception is tests/test_phone.py's screenshots, kept for review in `.screenshots/` (git ignores it).
 """
 
 from __future__ import annotations
