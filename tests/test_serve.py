@@ -193,6 +193,8 @@ def test_preview_of_the_projects_own_site(tmp_path: Path) -> None:
         assert any(f"expected {claimed + 1:,}" in b and f"computed {claimed:,}" in b for b in red_boxes(html))
         srv.wait_log(f"docs/guide/convolution.md:{at + 1}: ", EDIT_DEADLINE, before)
         assert srv.get("") is not None  # the home page is served too
+        chinese = srv.get("zh/guide/convolution/")  # and the Chinese edition, built beside it on every save
+        assert chinese is not None and '<html lang="zh"' in chinese
         save(page, text + "\n\nmarker-own-site-fixed\n")
         html, _ = srv.wait_for("marker-own-site-fixed", 120, "guide/convolution/")
         assert red_boxes(html) == []

@@ -124,20 +124,20 @@ search finds them whole (cnn_cost.mkdocs_plugin.prepare_jieba)."""
 CATALOGS: dict[Locale, dict[str, str]] = {"en": {}, "zh": ZH}
 
 
+def _match(language: object) -> Locale | None:
+    """The locale `language` names (`zh`, `zh-CN`, `zh_TW`, `zh-Hans` are `zh`), or None."""
+    text = language.strip().lower().replace("_", "-") if isinstance(language, str) else ""
+    return next((locale for locale in LOCALES if text == locale or text.startswith(locale + "-")), None)
+
+
 def resolve(language: object) -> Locale:
-    """The locale for a theme or page language: `zh`, `zh-CN`, `zh_TW`, `zh-Hans` are `zh`; anything
-    else the package has no words for is English."""
-    text = str(language or "").strip().lower().replace("_", "-")
-    for locale in LOCALES:
-        if text == locale or text.startswith(locale + "-"):
-            return locale
-    return "en"
+    """The locale for a theme or page language; anything the package has no words for is English."""
+    return _match(language) or "en"
 
 
 def known(language: object) -> bool:
     """`language` names a locale the package has words for (`en`, `en-GB`, `zh`, `zh_CN`, ...)."""
-    text = str(language).strip().lower().replace("_", "-") if isinstance(language, str) else ""
-    return any(text == locale or text.startswith(locale + "-") for locale in LOCALES)
+    return _match(language) is not None
 
 
 def current() -> Locale:

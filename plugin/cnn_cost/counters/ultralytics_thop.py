@@ -48,6 +48,7 @@ from cnn_cost.counters.base import (
     parts,
     zero,
 )
+from cnn_cost.counters.thop import cell  # count_*_cell as thop 0.1.1 counts them (a cell has no proj_size)
 from cnn_cost.layers.registry import Cost, Shape, tup
 
 VERSION = "2.2.3"  # the release these rules follow
@@ -138,13 +139,6 @@ def _cell(kind: str, fin: int, h: int, bias: bool, proj: int = 0) -> int:
         return 2 * state + state + h + 3 * h
     state = (fin + (proj or h)) * h + h + b  # LSTM: the recurrent products read the projected state
     return 4 * state + 3 * h + h + h * proj
-
-
-def cell(kind: str) -> Rule:
-    def rule(m: Any, x: Shape, y: Shape, c: Cost) -> int:
-        return _cell(kind, m.input_size, m.hidden_size, bool(m.bias)) * (x[0] if len(x) == 2 else 1)
-
-    return rule
 
 
 def recurrent(kind: str) -> Rule:
